@@ -9,9 +9,45 @@
 //!
 //! This crate must never write to the filesystem and never panic on any input.
 
-// API sketch, implementation in progress.
+//! ## Nesting
+//!
+//! A file entry that is itself an archive (zip, gzip, gzip'd or bzip2'd tar,
+//! plain tar, gem; detected by magic bytes) is visited as a file first, then
+//! opened: its entries are named `outer/path.zip!/inner/path` with `depth + 1`
+//! and share the entry and byte budgets. Opening one deeper than
+//! [`Limits::max_depth`] is an [`ArchiveError::Limit`] of kind
+//! [`LimitKind::Depth`]. A nested archive that is malformed or of an
+//! unsupported kind does not stop the read: it becomes a
+//! [`NoteKind::MalformedNested`] note after whatever it yielded was visited.
+//!
+//! ## Gems
+//!
+//! A `.gem` is a plain tar of `metadata.gz`, `data.tar.gz` and
+//! `checksums.yaml.gz`. Those members are visited as files (depth 0) and then
+//! opened like any nested archive, giving `metadata.gz!/metadata`,
+//! `data.tar.gz!/lib/foo.rb` and `checksums.yaml.gz!/checksums.yaml` at depth 1;
+//! but opening these three members is free: it does not count against
+//! `max_depth`, so a gem's own code gets the same nesting allowance as a
+//! tarball's.
+//!
+//! ## Single-file gzip
+//!
+//! [`Format::Gzip`] yields one entry named after the base name of the input
+//! without `.gz` (`data` when nothing is left).
 
+use std::fs::File;
+use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
+
+mod dir_reader;
+mod guard;
+mod names;
+mod sniff;
+mod tar_reader;
+mod walk;
+mod zip_reader;
+
+use walk::{Level, Walker};
 
 /// Bounds on what one archive may cost to read. The defaults are generous
 /// enough for real packages and small enough to keep a worker alive.
@@ -65,9 +101,13 @@ pub enum Format {
 pub enum EntryKind {
     File,
     /// A symbolic link: recorded with its target, never followed.
-    Symlink { target: String },
+    Symlink {
+        target: String,
+    },
     /// A hard link to another entry name: recorded, never resolved against the host.
-    Hardlink { target: String },
+    Hardlink {
+        target: String,
+    },
 }
 
 /// One entry handed to the visitor.
@@ -114,6 +154,11 @@ pub enum NoteKind {
     SpecialFile,
     /// Encrypted zip entry: content unreadable, recorded empty.
     Encrypted,
+    /// Zip entry with a compression method this crate does not read: recorded empty.
+    UnsupportedCompression,
+    /// A nested archive was malformed or unsupported: what it yielded before
+    /// the defect was visited, the rest of it was skipped.
+    MalformedNested,
 }
 
 impl NoteKind {
@@ -129,6 +174,8 @@ impl NoteKind {
             Self::LinkEscapes => "link-escapes",
             Self::SpecialFile => "special-file",
             Self::Encrypted => "encrypted",
+            Self::UnsupportedCompression => "unsupported-compression",
+            Self::MalformedNested => "malformed-nested",
         }
     }
 }
@@ -154,11 +201,18 @@ pub enum LimitKind {
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: malformed archive: {detail}")]
     Malformed { path: String, detail: String },
     #[error("{path}: {detail} (limit exceeded: {limit:?})")]
-    Limit { path: String, limit: LimitKind, detail: String },
+    Limit {
+        path: String,
+        limit: LimitKind,
+        detail: String,
+    },
     #[error("{path}: unsupported archive format: {detail}")]
     Unsupported { path: String, detail: String },
     /// The visitor asked to stop.
@@ -179,20 +233,62 @@ impl ArchiveError {
     }
 }
 
-/// Guesses the format from the file name and the first bytes.
+/// Guesses the format from the file name and the first bytes (a few KiB
+/// are best: a gzip head is partly inflated to tell a tarball from a single
+/// file). Magic bytes decide first, the name second.
 pub fn detect_format(name: &str, head: &[u8]) -> Option<Format> {
-    let _ = (name, head);
-    unimplemented!("in progress")
+    sniff::detect_format(name, head)
 }
 
 /// Reads an archive file or a directory, calling `visit` for every entry.
+///
+/// Files are streamed (never loaded whole unless they are zip, which is read
+/// through seeks). A directory is walked with `symlink_metadata`: symlinks are
+/// reported as [`EntryKind::Symlink`] and never followed.
 pub fn read_path(
     path: &Path,
     limits: &Limits,
     visit: &mut dyn FnMut(Entry<'_>) -> Result<(), String>,
 ) -> Result<Summary, ArchiveError> {
-    let _ = (path, limits, visit);
-    unimplemented!("in progress")
+    let name = path.display().to_string();
+    let io_err = |source| ArchiveError::Io {
+        path: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    let mut walker = Walker::new(name.clone(), limits, visit);
+    if meta.is_dir() {
+        dir_reader::read_dir(&mut walker, path)?;
+        return Ok(walker.finish());
+    }
+    let mut file = File::open(path).map_err(io_err)?;
+    let mut head = Vec::with_capacity(4096);
+    (&mut file)
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(io_err)?;
+    if head.is_empty() {
+        return Err(ArchiveError::Malformed {
+            path: name,
+            detail: "empty file".to_owned(),
+        });
+    }
+    if let Some(kind) = sniff::unsupported_kind(&head) {
+        return Err(ArchiveError::Unsupported {
+            path: name,
+            detail: format!("{kind} data is not read by this crate"),
+        });
+    }
+    let Some(format) = detect_format(&name, &head) else {
+        return Err(ArchiveError::Unsupported {
+            path: name,
+            detail: "not a recognised archive (magic bytes or extension)".to_owned(),
+        });
+    };
+    let file = File::open(path).map_err(io_err)?;
+    let source = BufReader::with_capacity(64 << 10, file);
+    read_source(&mut walker, &Level::top(), &name, source, format)?;
+    Ok(walker.finish())
 }
 
 /// Reads an in-memory archive of a known format. `name` is used in errors.
@@ -203,6 +299,100 @@ pub fn read_bytes(
     limits: &Limits,
     visit: &mut dyn FnMut(Entry<'_>) -> Result<(), String>,
 ) -> Result<Summary, ArchiveError> {
-    let _ = (name, bytes, format, limits, visit);
-    unimplemented!("in progress")
+    let mut walker = Walker::new(name.to_owned(), limits, visit);
+    read_level(&mut walker, &Level::top(), name, bytes, format)?;
+    Ok(walker.finish())
+}
+
+/// Reads `source` as `format` into `level`.
+fn read_source<S: Read + std::io::Seek>(
+    w: &mut Walker<'_>,
+    level: &Level,
+    name: &str,
+    source: S,
+    format: Format,
+) -> Result<(), ArchiveError> {
+    match format {
+        Format::Tar | Format::TarGz | Format::TarBz2 | Format::Gem => {
+            tar_reader::read_tar_source(w, level, source, format)
+        }
+        Format::Gzip => tar_reader::read_gzip_source(w, level, source, name),
+        Format::Zip => zip_reader::read_zip_source(w, level, source),
+        Format::Directory => Err(ArchiveError::Unsupported {
+            path: w.archive.clone(),
+            detail: "a directory cannot be read from bytes".to_owned(),
+        }),
+    }
+}
+
+/// Reads in-memory `bytes` as `format` into `level` (top level or nested).
+pub(crate) fn read_level(
+    w: &mut Walker<'_>,
+    level: &Level,
+    name: &str,
+    bytes: &[u8],
+    format: Format,
+) -> Result<(), ArchiveError> {
+    read_source(w, level, name, Cursor::new(bytes), format)
+}
+
+/// Fuzzing entry point: feeds `data` through [`read_bytes`] as every format
+/// with small limits and checks the invariants every visited entry must
+/// hold. Panics only when an invariant is broken (a bug), never on bad input.
+pub fn fuzz_one(data: &[u8]) {
+    let limits = Limits {
+        max_total_bytes: 4 << 20,
+        max_file_bytes: 1 << 20,
+        max_entries: 2_000,
+        max_ratio: 50,
+        ratio_floor_bytes: 64 << 10,
+        max_depth: 3,
+    };
+    for format in [
+        Format::TarGz,
+        Format::TarBz2,
+        Format::Tar,
+        Format::Zip,
+        Format::Gem,
+        Format::Gzip,
+        Format::Directory,
+    ] {
+        let mut visited = 0u64;
+        let mut bytes = 0u64;
+        let result = read_bytes("fuzz", data, format, &limits, &mut |e| {
+            visited += 1;
+            bytes += e.data.len() as u64;
+            assert!(!e.path.is_empty(), "empty path");
+            assert!(!e.path.starts_with('/'), "absolute path {:?}", e.path);
+            for part in e.path.split("!/") {
+                for c in part.split('/') {
+                    assert!(
+                        !c.is_empty() && c != "." && c != "..",
+                        "bad component in {:?}",
+                        e.path
+                    );
+                }
+            }
+            assert!(
+                !e.path.bytes().any(|b| b < 0x20 || b == 0x7f),
+                "control byte in {:?}",
+                e.path
+            );
+            assert!(
+                e.data.len() as u64 <= limits.max_file_bytes,
+                "file over limit"
+            );
+            assert!(e.depth <= 2 * limits.max_depth + 1, "too deep");
+            if !matches!(e.kind, EntryKind::File) {
+                assert!(e.data.is_empty(), "link with data");
+            }
+            Ok(())
+        });
+        assert!(bytes <= limits.max_total_bytes, "total over limit");
+        if let Ok(summary) = result {
+            assert!(summary.entries <= limits.max_entries);
+            assert!(summary.entries >= visited);
+            assert!(summary.total_bytes >= bytes);
+        }
+    }
 }

@@ -46,7 +46,9 @@ impl std::str::FromStr for Verdict {
             "benign" => Ok(Self::Benign),
             "suspicious" => Ok(Self::Suspicious),
             "malicious" => Ok(Self::Malicious),
-            _ => Err(format!("`{s}` is not a verdict (benign, suspicious, malicious)")),
+            _ => Err(format!(
+                "`{s}` is not a verdict (benign, suspicious, malicious)"
+            )),
         }
     }
 }
@@ -119,7 +121,10 @@ impl Serialize for Category {
 impl<'de> Deserialize<'de> for Category {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = String::deserialize(d)?;
-        Ok(Self::FIXED.into_iter().find(|c| c.as_str() == name).unwrap_or(Self(Cow::Owned(name))))
+        Ok(Self::FIXED
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .unwrap_or(Self(Cow::Owned(name))))
     }
 }
 
@@ -161,13 +166,19 @@ mod tests {
         }
         let custom: Category = serde_json::from_str("\"supply-chain\"").unwrap();
         assert_eq!(custom, Category::custom("supply-chain"));
-        assert_eq!(serde_json::to_string(&Category::INSTALL_HOOK).unwrap(), "\"install-hook\"");
+        assert_eq!(
+            serde_json::to_string(&Category::INSTALL_HOOK).unwrap(),
+            "\"install-hook\""
+        );
     }
 
     #[test]
     fn severities_order_from_info_to_critical() {
         assert!(Severity::Info < Severity::Low && Severity::High < Severity::Critical);
-        assert_eq!(serde_json::to_string(&Severity::Critical).unwrap(), "\"critical\"");
+        assert_eq!(
+            serde_json::to_string(&Severity::Critical).unwrap(),
+            "\"critical\""
+        );
         assert!(Verdict::Benign < Verdict::Suspicious && Verdict::Suspicious < Verdict::Malicious);
     }
 }

@@ -110,9 +110,18 @@ pub enum SpecError {
     #[error("`{spec}`: version after `@` is empty")]
     EmptyVersion { spec: String },
     #[error("`{spec}`: `{name}` is not a valid {ecosystem} package name ({why})")]
-    InvalidName { spec: String, name: String, ecosystem: Ecosystem, why: &'static str },
+    InvalidName {
+        spec: String,
+        name: String,
+        ecosystem: Ecosystem,
+        why: &'static str,
+    },
     #[error("`{spec}`: `{version}` is not a valid version ({why})")]
-    InvalidVersion { spec: String, version: String, why: &'static str },
+    InvalidVersion {
+        spec: String,
+        version: String,
+        why: &'static str,
+    },
 }
 
 impl FromStr for PackageSpec {
@@ -131,7 +140,9 @@ impl FromStr for PackageSpec {
             _ => (rest, None),
         };
         if name.is_empty() {
-            return Err(SpecError::EmptyName { spec: spec.to_owned() });
+            return Err(SpecError::EmptyName {
+                spec: spec.to_owned(),
+            });
         }
         if let Err(why) = validate_name(ecosystem, name) {
             return Err(SpecError::InvalidName {
@@ -143,7 +154,11 @@ impl FromStr for PackageSpec {
         }
         let version = match version {
             None => None,
-            Some("") => return Err(SpecError::EmptyVersion { spec: spec.to_owned() }),
+            Some("") => {
+                return Err(SpecError::EmptyVersion {
+                    spec: spec.to_owned(),
+                });
+            }
             Some(v) => {
                 validate_version(v).map_err(|why| SpecError::InvalidVersion {
                     spec: spec.to_owned(),
@@ -153,7 +168,11 @@ impl FromStr for PackageSpec {
                 Some(v.to_owned())
             }
         };
-        Ok(Self { ecosystem, name: name.to_owned(), version })
+        Ok(Self {
+            ecosystem,
+            name: name.to_owned(),
+            version,
+        })
     }
 }
 
@@ -165,7 +184,8 @@ fn validate_name(ecosystem: Ecosystem, name: &str) -> Result<(), &'static str> {
     }
     let plain = |s: &str, extra: &[char]| {
         !s.is_empty()
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
             && s != "."
             && s != ".."
     };
@@ -183,7 +203,9 @@ fn validate_name(ecosystem: Ecosystem, name: &str) -> Result<(), &'static str> {
         Ecosystem::Npm => {
             let bare = match name.strip_prefix('@') {
                 Some(scoped) => {
-                    let (scope, pkg) = scoped.split_once('/').ok_or("a scoped name is `@scope/name`")?;
+                    let (scope, pkg) = scoped
+                        .split_once('/')
+                        .ok_or("a scoped name is `@scope/name`")?;
                     if !plain(scope, &['.', '_', '-', '~']) {
                         return Err("invalid characters in the scope");
                     }
@@ -203,7 +225,9 @@ fn validate_name(ecosystem: Ecosystem, name: &str) -> Result<(), &'static str> {
                 return Err("longer than 64 characters");
             }
             if !plain(name, &['_', '-']) || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                return Err("must start with a letter and contain only letters, digits, `_` and `-`");
+                return Err(
+                    "must start with a letter and contain only letters, digits, `_` and `-`",
+                );
             }
         }
         Ecosystem::Rubygems => {
@@ -222,7 +246,10 @@ fn validate_version(version: &str) -> Result<(), &'static str> {
     if version == "." || version == ".." {
         return Err("not a version");
     }
-    if !version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_' | '!')) {
+    if !version
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+' | '_' | '!'))
+    {
         return Err("only ASCII letters, digits and `.-+_!` are allowed");
     }
     Ok(())
@@ -262,7 +289,11 @@ mod tests {
     fn parses_every_ecosystem_with_and_without_version() {
         assert_eq!(
             spec("pypi:requests@2.32.3"),
-            PackageSpec { ecosystem: Ecosystem::Pypi, name: "requests".into(), version: Some("2.32.3".into()) }
+            PackageSpec {
+                ecosystem: Ecosystem::Pypi,
+                name: "requests".into(),
+                version: Some("2.32.3".into())
+            }
         );
         assert_eq!(spec("npm:left-pad").version, None);
         assert_eq!(spec("crates:serde@1.0.210").ecosystem, Ecosystem::Crates);
@@ -281,18 +312,41 @@ mod tests {
 
     #[test]
     fn rejects_names_that_could_escape_a_url_or_path() {
-        for bad in ["pypi:../etc", "npm:a/../../b", "crates:foo/bar", "pypi:a b", "rubygems:..", "npm:@x", "npm:"] {
-            assert!(bad.parse::<PackageSpec>().is_err(), "{bad} should be rejected");
+        for bad in [
+            "pypi:../etc",
+            "npm:a/../../b",
+            "crates:foo/bar",
+            "pypi:a b",
+            "rubygems:..",
+            "npm:@x",
+            "npm:",
+        ] {
+            assert!(
+                bad.parse::<PackageSpec>().is_err(),
+                "{bad} should be rejected"
+            );
         }
         assert!("pypi:x@1.0/../../".parse::<PackageSpec>().is_err());
-        assert!(matches!("pypi:x@".parse::<PackageSpec>(), Err(SpecError::EmptyVersion { .. })));
-        assert!(matches!("maven:x@1".parse::<PackageSpec>(), Err(SpecError::UnknownEcosystem(_))));
+        assert!(matches!(
+            "pypi:x@".parse::<PackageSpec>(),
+            Err(SpecError::EmptyVersion { .. })
+        ));
+        assert!(matches!(
+            "maven:x@1".parse::<PackageSpec>(),
+            Err(SpecError::UnknownEcosystem(_))
+        ));
     }
 
     #[test]
     fn target_is_a_path_unless_it_has_an_ecosystem_prefix() {
-        assert!(matches!(Target::parse("pypi:six").unwrap(), Target::Registry(_)));
-        assert!(matches!(Target::parse("./dist/six-1.0.tar.gz").unwrap(), Target::Path(_)));
+        assert!(matches!(
+            Target::parse("pypi:six").unwrap(),
+            Target::Registry(_)
+        ));
+        assert!(matches!(
+            Target::parse("./dist/six-1.0.tar.gz").unwrap(),
+            Target::Path(_)
+        ));
         assert!(matches!(Target::parse("foo:bar").unwrap(), Target::Path(_)));
     }
 }

@@ -1,0 +1,8 @@
+//! Test support shared by ossprey's crates. Never a dependency of shipped code.
+//!
+//! * [`FakeServer`]: a scripted HTTP/1.1 server on 127.0.0.1 that stands in for
+//!   a registry, so tests never reach a real network.
+
+mod fake_http;
+
+pub use fake_http::{FakeServer, Reply, SeenRequest, dead_base};

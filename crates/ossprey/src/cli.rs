@@ -1,0 +1,120 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ossprey_model::Verdict;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ossprey",
+    version,
+    about = "Catch malicious packages in open-source registries before people install them",
+    long_about = "Catch malicious packages in open-source registries before people install them.\n\n\
+        Targets are registry specs (pypi:NAME[@VER], npm:NAME[@VER], npm:@scope/name[@VER], \
+        crates:NAME[@VER], rubygems:NAME[@VER]; no version means latest), local archives \
+        (.tar.gz .tgz .whl .zip .egg .crate .gem .tar.bz2 .tar) or directories."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Acquire targets and read them statically (nothing is executed).
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Registry specs, archive files or directories.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Output format. `json` prints one object for one target and an array for
+    /// several; `jsonl` prints one object per line.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Targets analysed in parallel (default: number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// No progress or summary on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Exit with status 1 when any verdict is at least LEVEL.
+    #[arg(long, value_name = "LEVEL", value_parser = parse_verdict)]
+    pub fail_on: Option<Verdict>,
+
+    /// In text output, list every file of the inventory.
+    #[arg(long)]
+    pub files: bool,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Registries")]
+pub struct RegistryArgs {
+    /// Directory of the content-addressed archive cache [default: the user's cache dir + /ossprey].
+    #[arg(long, env = "OSSPREY_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// PyPI base URL (project JSON API and Simple API live below it).
+    #[arg(long, env = "OSSPREY_PYPI_URL", value_name = "URL")]
+    pub pypi_url: Option<String>,
+
+    /// npm registry base URL.
+    #[arg(long, env = "OSSPREY_NPM_URL", value_name = "URL")]
+    pub npm_url: Option<String>,
+
+    /// crates.io sparse index URL.
+    #[arg(long, env = "OSSPREY_CRATES_INDEX_URL", value_name = "URL")]
+    pub crates_index_url: Option<String>,
+
+    /// RubyGems base URL.
+    #[arg(long, env = "OSSPREY_RUBYGEMS_URL", value_name = "URL")]
+    pub rubygems_url: Option<String>,
+
+    /// Timeout of each registry request, body included, in seconds [default: 120].
+    #[arg(long, value_name = "SECS")]
+    pub http_timeout: Option<f64>,
+
+    /// Retries after a connection error, timeout or 5xx.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Use only the local cache; never contact a registry.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Archive limits")]
+pub struct LimitArgs {
+    /// Largest total decompressed size of one package, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub max_total_mib: u64,
+
+    /// Most entries in one package (nested archives included).
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub max_entries: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Jsonl,
+}
+
+fn parse_verdict(s: &str) -> Result<Verdict, String> {
+    s.parse()
+}

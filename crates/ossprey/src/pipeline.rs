@@ -1,0 +1,276 @@
+//! The per-target pipeline: acquire → read → inventory → manifest → report.
+//!
+//! Each target is independent: a failure becomes that target's `error` and the
+//! batch goes on. Targets run on `--jobs` worker threads; reports are written
+//! in the order the targets were given, as soon as each one's turn comes.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use ossprey_archive::Limits;
+use ossprey_model::{Artifact, ArtifactSource, Inventory, PackageRef, Report, ReportError, Target};
+use ossprey_registry::{Registries, RegistryConfig};
+use ossprey_static::PackageFiles;
+
+use crate::cli::ScanArgs;
+use crate::output::Printer;
+use crate::progress::Progress;
+
+/// What a batch amounted to, for the exit code.
+pub struct Outcome {
+    pub errors: usize,
+    pub fail_on_reached: bool,
+}
+
+/// Shared, read-only state of one run.
+pub struct Context {
+    registries: Registries,
+    limits: Limits,
+}
+
+impl Context {
+    pub fn new(args: &ScanArgs) -> anyhow::Result<Self> {
+        let r = &args.registry;
+        let mut cfg = RegistryConfig::default_for_user().with_env_overrides();
+        if let Some(dir) = &r.cache_dir {
+            cfg.cache_dir = dir.clone();
+        }
+        if let Some(url) = &r.pypi_url {
+            cfg.pypi_url = url.clone();
+        }
+        if let Some(url) = &r.npm_url {
+            cfg.npm_url = url.clone();
+        }
+        if let Some(url) = &r.crates_index_url {
+            cfg.crates_index_url = url.clone();
+        }
+        if let Some(url) = &r.rubygems_url {
+            cfg.rubygems_url = url.clone();
+        }
+        if let Some(secs) = r.http_timeout {
+            anyhow::ensure!(
+                secs.is_finite() && secs > 0.0,
+                "--http-timeout must be a positive number of seconds"
+            );
+            cfg.timeout = Duration::from_secs_f64(secs);
+        }
+        cfg.retries = r.retries;
+        cfg.offline = r.offline;
+        let registries = Registries::new(cfg).context("setting up registry clients")?;
+        let limits = Limits {
+            max_total_bytes: args.limits.max_total_mib.saturating_mul(1 << 20),
+            max_entries: args.limits.max_entries,
+            ..Limits::default()
+        };
+        Ok(Self { registries, limits })
+    }
+}
+
+/// Scans every target of `args`, printing reports as they complete.
+pub fn scan_all(args: &ScanArgs) -> anyhow::Result<Outcome> {
+    let ctx = Context::new(args)?;
+    let targets = &args.targets;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, targets.len().max(1));
+
+    let mut printer = Printer::new(args.format, args.files, targets.len());
+    let progress = Progress::new(targets.len(), args.quiet);
+    let mut outcome = Outcome {
+        errors: 0,
+        fail_on_reached: false,
+    };
+
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Report)>();
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (ctx, next) = (&ctx, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = targets.get(i) else { break };
+                    let report = scan_target(ctx, target);
+                    if tx.send((i, report)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+
+        // Reorder: print report i only after reports 0..i.
+        let mut pending: Vec<Option<Report>> = (0..targets.len()).map(|_| None).collect();
+        let mut cursor = 0;
+        for (i, report) in rx {
+            progress.finished(&report);
+            if let Some(slot) = pending.get_mut(i) {
+                *slot = Some(report);
+            }
+            while let Some(report) = pending.get_mut(cursor).and_then(Option::take) {
+                if report.error.is_some() {
+                    outcome.errors += 1;
+                }
+                if let (Some(level), Some(verdict)) = (args.fail_on, report.verdict)
+                    && verdict >= level
+                {
+                    outcome.fail_on_reached = true;
+                }
+                printer
+                    .print(&report)
+                    .context("writing results to stdout")?;
+                cursor += 1;
+            }
+        }
+        Ok(())
+    })?;
+    printer.finish().context("writing results to stdout")?;
+    progress.done(outcome.errors);
+    Ok(outcome)
+}
+
+/// Runs the whole pipeline on one target. Never fails: errors go into the report.
+pub fn scan_target(ctx: &Context, target: &str) -> Report {
+    let started = Instant::now();
+    let mut report = Report::new(target);
+    if let Err(error) = fill_report(ctx, target, &mut report) {
+        report.fail(error);
+    }
+    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report
+}
+
+fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), ReportError> {
+    let target =
+        Target::parse(target).map_err(|e| ReportError::new("invalid-target", e.to_string()))?;
+    let (files, registry_package) = match target {
+        Target::Registry(spec) => {
+            let fetched = ctx
+                .registries
+                .fetch(&spec)
+                .map_err(|e| ReportError::new(e.code(), e.to_string()))?;
+            report.sha256 = Some(fetched.artifact.sha256.clone());
+            report.artifact = Some(fetched.artifact.clone());
+            report.package = Some(fetched.package.clone());
+            let files = read_archive_file(&fetched.path, &fetched.filename, &ctx.limits)?;
+            (files, Some(fetched.package))
+        }
+        Target::Path(path) => {
+            let meta = std::fs::metadata(&path).map_err(|e| {
+                ReportError::new(
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        "not-found"
+                    } else {
+                        "io"
+                    },
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
+            let display = path.display().to_string();
+            if meta.is_dir() {
+                let files = PackageFiles::collect_path(&path, &ctx.limits)
+                    .map_err(|e| ReportError::new(e.code(), e.to_string()))?;
+                let artifact = Artifact {
+                    sha256: ossprey_static::tree_digest(files.entries()),
+                    size: files.total_bytes(),
+                    source: ArtifactSource::Directory { path: display },
+                };
+                report.sha256 = Some(artifact.sha256.clone());
+                report.artifact = Some(artifact);
+                (files, None)
+            } else {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let (files, sha256, size) = read_archive_file_hashed(&path, &name, &ctx.limits)?;
+                report.sha256 = Some(sha256.clone());
+                report.artifact = Some(Artifact {
+                    sha256,
+                    size,
+                    source: ArtifactSource::File { path: display },
+                });
+                (files, None)
+            }
+        }
+    };
+
+    let ecosystem = registry_package
+        .as_ref()
+        .map(|p| p.ecosystem)
+        .or_else(|| ossprey_static::detect_ecosystem(&files, None));
+    let manifest = ossprey_static::manifest::extract(&files, ecosystem);
+    if report.package.is_none()
+        && let (Some(ecosystem), Some(name)) = (ecosystem, manifest.name.clone())
+    {
+        report.package = Some(PackageRef {
+            ecosystem,
+            name,
+            version: manifest.version.clone(),
+        });
+    }
+    report.manifest = Some(manifest);
+    report.inventory = Some(Inventory {
+        file_count: files.entries().len() as u64,
+        total_bytes: files.total_bytes(),
+        files: files.entries().to_vec(),
+        notes: files.notes().to_vec(),
+    });
+    Ok(())
+}
+
+/// Reads an archive whose hash is already known (a verified registry download).
+fn read_archive_file(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+) -> Result<PackageFiles, ReportError> {
+    let bytes = read_bounded(path, limits)?;
+    parse_archive(name, &bytes, limits)
+}
+
+/// Reads a local archive and hashes it in the same pass over its bytes.
+fn read_archive_file_hashed(
+    path: &Path,
+    name: &str,
+    limits: &Limits,
+) -> Result<(PackageFiles, String, u64), ReportError> {
+    let bytes = read_bounded(path, limits)?;
+    let sha256 = ossprey_static::sha256_hex(&bytes);
+    let files = parse_archive(name, &bytes, limits)?;
+    Ok((files, sha256, bytes.len() as u64))
+}
+
+fn parse_archive(name: &str, bytes: &[u8], limits: &Limits) -> Result<PackageFiles, ReportError> {
+    let head = bytes.get(..bytes.len().min(4096)).unwrap_or_default();
+    let format = ossprey_archive::detect_format(name, head).ok_or_else(|| {
+        ReportError::new(
+            "archive-unsupported",
+            format!("{name}: not a recognised package archive (expected .tar.gz, .tgz, .whl, .zip, .egg, .crate, .gem, .tar.bz2, .tar or a directory)"),
+        )
+    })?;
+    PackageFiles::collect_bytes(name, bytes, format, limits)
+        .map_err(|e| ReportError::new(e.code(), e.to_string()))
+}
+
+/// The compressed archive itself may not be larger than the decompressed budget.
+fn read_bounded(path: &Path, limits: &Limits) -> Result<Vec<u8>, ReportError> {
+    let io_err = |e: std::io::Error| ReportError::new("io", format!("{}: {e}", path.display()));
+    let size = std::fs::metadata(path).map_err(io_err)?.len();
+    if size > limits.max_total_bytes {
+        return Err(ReportError::new(
+            "archive-limit",
+            format!(
+                "{}: archive is {size} bytes, more than the {} byte limit on a package",
+                path.display(),
+                limits.max_total_bytes
+            ),
+        ));
+    }
+    std::fs::read(path).map_err(io_err)
+}
