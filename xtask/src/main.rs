@@ -2,8 +2,12 @@
 //!
 //! * `bench-inventory [--runs N] [DIR|FILE ...]` — inventory scan throughput
 //!   against plain decompression of the same files, measured in the same run.
+//! * `eval [--benign-only|--malicious-only] [--limit N] [--jobs N] [--guarddog] [--bin PATH]`
+//!   — detection quality (recall, false positives), speed and memory on the pinned
+//!   benign corpus and the malicious corpus; `eval make-lists` regenerates the lists.
 
 mod bench_inventory;
+mod eval;
 
 use std::process::ExitCode;
 
@@ -11,12 +15,21 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench-inventory") => bench_inventory::run(&args[1..]),
+        Some("eval") => eval::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask bench-inventory [--runs N] [--bin PATH] [DIR|FILE ...]\n\
                  \n\
                  bench-inventory  inventory scan of package archives (default: ../shared/corpus)\n\
-                 \x20                compared with gzip -dc / bzip2 -dc / unzip -p on the same files"
+                 \x20                compared with gzip -dc / bzip2 -dc / unzip -p on the same files\n\
+                 \n\
+                 usage: cargo xtask eval [--benign-only|--malicious-only] [--limit N] [--jobs N]\n\
+                 \x20                      [--guarddog] [--bin PATH] [--batch N] [--fetch-only]\n\
+                 \x20      cargo xtask eval make-lists [--from DIR] [--corpus DIR]\n\
+                 \n\
+                 eval             recall / false positives / time / peak RSS of ossprey on the pinned\n\
+                 \x20                benign corpus (xtask/eval/*.txt) and ../shared/corpus, per ecosystem;\n\
+                 \x20                --guarddog also runs GuardDog on the same files"
             );
             return ExitCode::from(2);
         }

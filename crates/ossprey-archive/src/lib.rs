@@ -36,7 +36,7 @@
 //! without `.gz` (`data` when nothing is left).
 
 use std::fs::File;
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 mod dir_reader;
@@ -47,6 +47,7 @@ mod tar_reader;
 mod walk;
 mod zip_reader;
 
+use sniff::Sniffed;
 use walk::{Level, Walker};
 
 /// Bounds on what one archive may cost to read. The defaults are generous
@@ -240,10 +241,17 @@ pub fn detect_format(name: &str, head: &[u8]) -> Option<Format> {
     sniff::detect_format(name, head)
 }
 
+/// Bytes of a file's start that [`detect_format`] looks at.
+const HEAD_BYTES: usize = 4096;
+
+/// Zip files up to this size are read into memory once instead of through
+/// seeks on the file.
+const ZIP_IN_MEMORY: u64 = 64 << 20;
+
 /// Reads an archive file or a directory, calling `visit` for every entry.
 ///
-/// Files are streamed (never loaded whole unless they are zip, which is read
-/// through seeks). A directory is walked with `symlink_metadata`: symlinks are
+/// Files are streamed; only a zip (read through seeks) of up to 64 MiB is
+/// loaded whole, larger ones are read through seeks on the file. A directory is walked with `symlink_metadata`: symlinks are
 /// reported as [`EntryKind::Symlink`] and never followed.
 pub fn read_path(
     path: &Path,
@@ -262,32 +270,43 @@ pub fn read_path(
         return Ok(walker.finish());
     }
     let mut file = File::open(path).map_err(io_err)?;
-    let mut head = Vec::with_capacity(4096);
-    (&mut file)
-        .take(4096)
-        .read_to_end(&mut head)
-        .map_err(io_err)?;
+    let mut head = [0u8; HEAD_BYTES];
+    let head_len = guard::read_full(&mut file, &mut head).map_err(io_err)?;
+    let head = head.get(..head_len).unwrap_or_default();
     if head.is_empty() {
         return Err(ArchiveError::Malformed {
             path: name,
             detail: "empty file".to_owned(),
         });
     }
-    if let Some(kind) = sniff::unsupported_kind(&head) {
+    if let Some(kind) = sniff::unsupported_kind(head) {
         return Err(ArchiveError::Unsupported {
             path: name,
             detail: format!("{kind} data is not read by this crate"),
         });
     }
-    let Some(format) = detect_format(&name, &head) else {
+    let Some(sniffed) = sniff::sniff_file(&name, head) else {
         return Err(ArchiveError::Unsupported {
             path: name,
             detail: "not a recognised archive (magic bytes or extension)".to_owned(),
         });
     };
-    let file = File::open(path).map_err(io_err)?;
+    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    let top = Level::top();
+    let mut format = sniffed.guess();
+    if format == Format::Zip && meta.len() <= ZIP_IN_MEMORY {
+        // The zip reader seeks for every entry, and a seek empties a
+        // `BufReader`: a small zip is cheaper read once into memory.
+        let mut bytes = Vec::new();
+        file.take(ZIP_IN_MEMORY)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
+        let source = Cursor::new(bytes.as_slice());
+        read_sniffed(&mut walker, &top, &name, source, sniffed, &mut format)?;
+        return Ok(walker.finish());
+    }
     let source = BufReader::with_capacity(64 << 10, file);
-    read_source(&mut walker, &Level::top(), &name, source, format)?;
+    read_sniffed(&mut walker, &top, &name, source, sniffed, &mut format)?;
     Ok(walker.finish())
 }
 
@@ -305,7 +324,7 @@ pub fn read_bytes(
 }
 
 /// Reads `source` as `format` into `level`.
-fn read_source<S: Read + std::io::Seek>(
+fn read_source<S: BufRead + Seek>(
     w: &mut Walker<'_>,
     level: &Level,
     name: &str,
@@ -322,6 +341,27 @@ fn read_source<S: Read + std::io::Seek>(
             path: w.archive.clone(),
             detail: "a directory cannot be read from bytes".to_owned(),
         }),
+    }
+}
+
+/// Reads `source` as `sniffed` into `level`; `format` is set to the format
+/// it was read as.
+pub(crate) fn read_sniffed<S: BufRead + Seek>(
+    w: &mut Walker<'_>,
+    level: &Level,
+    name: &str,
+    source: S,
+    sniffed: Sniffed,
+    format: &mut Format,
+) -> Result<(), ArchiveError> {
+    match sniffed {
+        Sniffed::Known(known) => {
+            *format = known;
+            read_source(w, level, name, source, known)
+        }
+        Sniffed::Gzip { unreadable } => {
+            tar_reader::read_gzip_auto(w, level, source, name, unreadable, format)
+        }
     }
 }
 

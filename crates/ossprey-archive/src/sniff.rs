@@ -6,6 +6,38 @@ use crate::Format;
 
 const GEM_MEMBERS: [&str; 3] = ["metadata.gz", "data.tar.gz", "checksums.yaml.gz"];
 
+/// What to open. A gzip stream is only told apart as a tarball or a single
+/// file by its first decompressed block, which the reader looks at while
+/// decompressing it for real (no second decoder for a probe).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sniffed {
+    Known(Format),
+    /// gzip: [`Format::TarGz`] when the first 512 decompressed bytes are a
+    /// tar header, else [`Format::Gzip`]; `unreadable` when the stream fails
+    /// before that (it is reported as that format's error).
+    Gzip {
+        unreadable: Format,
+    },
+}
+
+impl Sniffed {
+    /// The format assumed until the stream says otherwise.
+    pub fn guess(self) -> Format {
+        match self {
+            Self::Known(f) | Self::Gzip { unreadable: f } => f,
+        }
+    }
+}
+
+/// Whether a decompressed first block starts a tarball.
+pub(crate) fn gzip_content(block: &[u8]) -> Format {
+    if block.len() >= 512 && is_tar_header(block) {
+        Format::TarGz
+    } else {
+        Format::Gzip
+    }
+}
+
 fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
 }
@@ -79,17 +111,11 @@ enum Inner {
     Unknown,
 }
 
-fn peek_inner(reader: impl Read) -> Inner {
+fn peek_inner(mut reader: impl Read) -> Inner {
     let mut block = [0u8; 512];
-    let mut filled = 0;
-    let mut reader = reader.take(512);
-    while let Some(rest) = block.get_mut(filled..) {
-        match reader.read(rest) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(_) => return Inner::Unknown,
-        }
-    }
+    let Ok(filled) = crate::guard::read_full(&mut reader, &mut block) else {
+        return Inner::Unknown;
+    };
     match block.get(..filled) {
         Some(b) if b.len() == 512 && is_tar_header(b) => Inner::Tar,
         _ => Inner::NotTar,
@@ -134,7 +160,7 @@ pub(crate) fn unsupported_kind(head: &[u8]) -> Option<&'static str> {
 /// See [`crate::detect_format`].
 pub(crate) fn detect_format(name: &str, head: &[u8]) -> Option<Format> {
     if is_gzip(head) {
-        return Some(match peek_inner(flate2::read::GzDecoder::new(head)) {
+        return Some(match peek_inner(flate2::bufread::GzDecoder::new(head)) {
             Inner::Tar => Format::TarGz,
             Inner::NotTar => Format::Gzip,
             Inner::Unknown => match name_format(name) {
@@ -159,16 +185,40 @@ pub(crate) fn detect_format(name: &str, head: &[u8]) -> Option<Format> {
     name_format(name)
 }
 
+/// [`detect_format`] for reading a file: the same answer, except that a
+/// gzip stream is left for the reader to tell apart.
+pub(crate) fn sniff_file(name: &str, head: &[u8]) -> Option<Sniffed> {
+    if is_gzip(head) {
+        let unreadable = match name_format(name) {
+            Some(Format::Gzip) => Format::Gzip,
+            _ => Format::TarGz,
+        };
+        return Some(Sniffed::Gzip { unreadable });
+    }
+    detect_format(name, head).map(Sniffed::Known)
+}
+
+/// [`nested_format`] for reading an entry: a gzip stream is left for the
+/// reader to tell apart.
+pub(crate) fn sniff_nested(name: &str, data: &[u8]) -> Option<Sniffed> {
+    if is_gzip(data) {
+        return Some(Sniffed::Gzip {
+            unreadable: Format::Gzip,
+        });
+    }
+    nested_format(name, data).map(Sniffed::Known)
+}
+
 /// The format of an entry's content when it is an archive worth opening.
 pub(crate) fn nested_format(name: &str, data: &[u8]) -> Option<Format> {
     if is_gzip(data) {
-        return match peek_inner(flate2::read::GzDecoder::new(data)) {
+        return match peek_inner(flate2::bufread::GzDecoder::new(data)) {
             Inner::Tar => Some(Format::TarGz),
             Inner::NotTar | Inner::Unknown => Some(Format::Gzip),
         };
     }
     if is_bzip2(data) {
-        return match peek_inner(bzip2::read::BzDecoder::new(data)) {
+        return match peek_inner(bzip2::bufread::BzDecoder::new(data)) {
             Inner::Tar => Some(Format::TarBz2),
             Inner::NotTar | Inner::Unknown => None,
         };

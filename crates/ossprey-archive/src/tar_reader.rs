@@ -1,12 +1,13 @@
 //! tar, tar.gz, tar.bz2, gem and single-file gzip, streamed through the guards.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::rc::Rc;
 
 use tar::EntryType;
 
 use crate::guard::{RatioRule, SourceReader, StreamGuard, StreamState};
 use crate::names::{base_name, display_raw};
+use crate::sniff;
 use crate::walk::{Level, RawKind, Walker};
 use crate::{ArchiveError, Format, LimitKind};
 
@@ -15,6 +16,17 @@ use crate::{ArchiveError, Format, LimitKind};
 pub(crate) const META_WINDOW: u64 = 1 << 20;
 
 const GEM_MEMBERS: [&str; 3] = ["metadata.gz", "data.tar.gz", "checksums.yaml.gz"];
+
+/// Decompressed bytes buffered between a decoder and the tar parser. The tar
+/// parser reads headers and padding 512 bytes (or less) at a time, and a
+/// decoder call per such read costs far more than the read; a read at least
+/// this large bypasses the buffer, so file contents are decoded straight into
+/// the entry's buffer (at most one buffer's worth per entry is copied).
+const DECODED_BUFFER: usize = 32 << 10;
+
+fn decoded<R: Read>(decoder: R) -> io::BufReader<R> {
+    io::BufReader::with_capacity(DECODED_BUFFER, decoder)
+}
 
 fn ratio_rule(w: &Walker<'_>) -> Option<RatioRule> {
     Some(RatioRule {
@@ -25,7 +37,12 @@ fn ratio_rule(w: &Walker<'_>) -> Option<RatioRule> {
 }
 
 /// Reads a tar-based `format` (Tar, TarGz, TarBz2, Gem) from `source`.
-pub(crate) fn read_tar_source<S: Read>(
+///
+/// The decoders are the `bufread` ones: they inflate straight out of the
+/// source's buffer (a file's `BufReader`, or the bytes of a nested archive),
+/// with no second buffer or copy of the compressed input. Their output goes
+/// through [`decoded`].
+pub(crate) fn read_tar_source<S: BufRead>(
     w: &mut Walker<'_>,
     level: &Level,
     source: S,
@@ -36,7 +53,7 @@ pub(crate) fn read_tar_source<S: Read>(
     match format {
         Format::TarGz => {
             let guard = StreamGuard::new(
-                flate2::read::MultiGzDecoder::new(src),
+                decoded(flate2::bufread::MultiGzDecoder::new(src)),
                 Rc::clone(&state),
                 ratio_rule(w),
             );
@@ -44,7 +61,7 @@ pub(crate) fn read_tar_source<S: Read>(
         }
         Format::TarBz2 => {
             let guard = StreamGuard::new(
-                bzip2::read::MultiBzDecoder::new(src),
+                decoded(bzip2::bufread::MultiBzDecoder::new(src)),
                 Rc::clone(&state),
                 ratio_rule(w),
             );
@@ -89,7 +106,11 @@ fn read_tar<R: Read>(
     gem: bool,
 ) -> Result<(), ArchiveError> {
     let mut archive = tar::Archive::new(stream);
-    let mut entries = archive.entries().map_err(|e| w.io_error(state, "tar", e))?;
+    // "Seekable" only so that the parser skips padding through
+    // `StreamGuard::seek` (a forward read) instead of zeroing 32 KiB per entry.
+    let mut entries = archive
+        .entries_with_seek()
+        .map_err(|e| w.io_error(state, "tar", e))?;
     let mut buf = Vec::new();
     let mut last = String::new();
     loop {
@@ -116,22 +137,22 @@ fn read_tar<R: Read>(
         let declared = entry.size();
         let raw_name = entry.path_bytes().into_owned();
         let kind = classify(etype, entry.link_name_bytes().map(|l| l.into_owned()));
-        let clean = w.resolve_name(level, &raw_name, false);
+        let clean = w.resolve_name(level, &raw_name, false)?;
         let full = match &clean {
             Some(c) => format!("{}{}", level.prefix, c.path),
             None => format!("{}{}", level.prefix, display_raw(&raw_name)),
         };
         match (clean, kind) {
             (Some(clean), RawKind::File) => {
-                w.read_data(&mut entry, &mut buf, state, &full, declared)?;
-                if (buf.len() as u64) < declared && etype != EntryType::GNUSparse {
+                let data = w.read_data(&mut entry, &mut buf, state, &full, declared)?;
+                if (data.len() as u64) < declared && etype != EntryType::GNUSparse {
                     return Err(w.malformed(format!(
                         "entry `{full}` is truncated: {} of {declared} bytes",
-                        buf.len()
+                        data.len()
                     )));
                 }
                 let gem_member = gem && GEM_MEMBERS.contains(&clean.path.as_str());
-                w.emit(level, &clean.path, RawKind::File, &buf, mode, gem_member)?;
+                w.emit(level, &clean.path, RawKind::File, data, mode, gem_member)?;
             }
             (Some(clean), kind) => {
                 w.drain_data(&mut entry, state, &full)?;
@@ -177,28 +198,78 @@ fn gunzipped_name(name: &str) -> String {
 }
 
 /// Reads a single-file gzip (all members concatenated) as one entry.
-pub(crate) fn read_gzip_source<S: Read>(
+pub(crate) fn read_gzip_source<S: BufRead>(
     w: &mut Walker<'_>,
     level: &Level,
     source: S,
     name: &str,
 ) -> Result<(), ArchiveError> {
     let state = StreamState::new();
-    let src = SourceReader::new(source, Rc::clone(&state));
-    let mut guard = StreamGuard::new(
-        flate2::read::MultiGzDecoder::new(src),
-        Rc::clone(&state),
+    let guard = gzip_guard(w, source, &state);
+    read_gzip_stream(w, level, guard, &state, name)
+}
+
+fn gzip_guard<S: BufRead>(
+    w: &Walker<'_>,
+    source: S,
+    state: &Rc<StreamState>,
+) -> StreamGuard<io::BufReader<flate2::bufread::MultiGzDecoder<SourceReader<S>>>> {
+    let src = SourceReader::new(source, Rc::clone(state));
+    StreamGuard::new(
+        decoded(flate2::bufread::MultiGzDecoder::new(src)),
+        Rc::clone(state),
         ratio_rule(w),
-    );
+    )
+}
+
+fn read_gzip_stream<R: Read>(
+    w: &mut Walker<'_>,
+    level: &Level,
+    mut guard: StreamGuard<R>,
+    state: &StreamState,
+    name: &str,
+) -> Result<(), ArchiveError> {
     w.count_entry(level)?;
     let entry_name = gunzipped_name(name);
-    let Some(clean) = w.resolve_name(level, entry_name.as_bytes(), false) else {
+    let Some(clean) = w.resolve_name(level, entry_name.as_bytes(), false)? else {
         return Ok(());
     };
     let full = format!("{}{}", level.prefix, clean.path);
     let mut buf = Vec::new();
-    w.read_data(&mut guard, &mut buf, &state, &full, 0)?;
-    w.emit(level, &clean.path, RawKind::File, &buf, None, false)
+    let data = w.read_data(&mut guard, &mut buf, state, &full, 0)?;
+    w.emit(level, &clean.path, RawKind::File, data, None, false)
+}
+
+/// Reads a gzip stream as a tarball or as a single file, as its first
+/// decompressed block says (see [`crate::sniff::Sniffed::Gzip`]), with one
+/// decoder. `decided` is set to the format it was read as.
+pub(crate) fn read_gzip_auto<S: BufRead>(
+    w: &mut Walker<'_>,
+    level: &Level,
+    source: S,
+    name: &str,
+    unreadable: Format,
+    decided: &mut Format,
+) -> Result<(), ArchiveError> {
+    let state = StreamState::new();
+    let mut guard = gzip_guard(w, source, &state);
+    *decided = unreadable;
+    let format = match guard.peek(512) {
+        Ok(block) => sniff::gzip_content(block),
+        Err(e) => {
+            let at = match unreadable {
+                Format::Gzip => format!("{}gzip stream", level.prefix),
+                _ => format!("{}first tar header", level.prefix),
+            };
+            return Err(w.io_error(&state, &at, e));
+        }
+    };
+    *decided = format;
+    if format == Format::TarGz {
+        read_tar(w, level, guard, &state, false)
+    } else {
+        read_gzip_stream(w, level, guard, &state, name)
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! name rules, charges the budgets, calls the visitor and opens nested archives.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{self, Read};
 
 use crate::guard::StreamState;
@@ -14,6 +15,11 @@ use crate::{ArchiveError, Entry, EntryKind, LimitKind, Limits, Note, NoteKind, S
 /// Nesting is clamped here whatever `Limits::max_depth` says, so a
 /// self-replicating archive (a zip quine) can never exhaust the stack.
 const HARD_MAX_DEPTH: u32 = 32;
+
+/// Entry names (with their nesting prefixes) kept for one read: the
+/// duplicate-name set, notes and the visitor's copies all grow with them, and
+/// no content limit counts them. Real packages use a few MiB.
+pub(crate) const MAX_NAME_BYTES: u64 = 64 << 20;
 
 /// Where entries of one archive level go.
 #[derive(Clone, Debug)]
@@ -57,6 +63,11 @@ pub(crate) struct Walker<'v> {
     pub notes: Vec<Note>,
     seen: HashSet<String>,
     symlinks: HashSet<String>,
+    /// Keyed hashes of `symlinks`, so that every prefix of a path is checked
+    /// in one pass over it (see `passes_through_symlink`).
+    symlink_hashes: HashSet<u64>,
+    hash_key: RandomState,
+    name_bytes: u64,
     visit: &'v mut dyn FnMut(Entry<'_>) -> Result<(), String>,
 }
 
@@ -85,6 +96,9 @@ impl<'v> Walker<'v> {
             notes: Vec::new(),
             seen: HashSet::new(),
             symlinks: HashSet::new(),
+            symlink_hashes: HashSet::new(),
+            hash_key: RandomState::new(),
+            name_bytes: 0,
             visit,
         }
     }
@@ -152,8 +166,26 @@ impl<'v> Walker<'v> {
     }
 
     /// Applies the name rules. `None`: the entry is skipped (a note says why).
-    pub fn resolve_name(&mut self, level: &Level, raw: &[u8], zip: bool) -> Option<Clean> {
-        match names::normalise(raw, zip) {
+    /// Every name is charged to [`MAX_NAME_BYTES`].
+    pub fn resolve_name(
+        &mut self,
+        level: &Level,
+        raw: &[u8],
+        zip: bool,
+    ) -> Result<Option<Clean>, ArchiveError> {
+        let cost =
+            (level.prefix.len() as u64).saturating_add(raw.len().min(names::MAX_NAME + 1) as u64);
+        self.name_bytes = self.name_bytes.saturating_add(cost);
+        if self.name_bytes > MAX_NAME_BYTES {
+            return Err(self.limit(
+                LimitKind::TotalBytes,
+                format!(
+                    "{}entry names take more than {MAX_NAME_BYTES} bytes",
+                    in_archive(level)
+                ),
+            ));
+        }
+        Ok(match names::normalise(raw, zip) {
             Ok(clean) => {
                 if clean.lossy {
                     self.note(
@@ -172,7 +204,7 @@ impl<'v> Walker<'v> {
                 );
                 None
             }
-        }
+        })
     }
 
     /// How many bytes the next entry may still have.
@@ -183,28 +215,29 @@ impl<'v> Walker<'v> {
     }
 
     /// Reads one entry's content into `buf`, never more than the limits allow
-    /// plus one byte, and charges it to the total. `declared` only sizes the
-    /// first allocation (capped), it is never trusted.
-    pub fn read_data<R: Read>(
+    /// plus one byte, charges it to the total and returns the content.
+    /// `declared` only sizes the first allocation (capped), it is never trusted.
+    ///
+    /// `buf` is a scratch buffer reused across entries: it is kept
+    /// initialised up to its length (its high-water mark), so the decoder
+    /// writes straight into it with no zeroing or probing per entry; only the
+    /// returned prefix is the entry.
+    pub fn read_data<'b, R: Read>(
         &mut self,
         reader: &mut R,
-        buf: &mut Vec<u8>,
+        buf: &'b mut Vec<u8>,
         state: &StreamState,
         path: &str,
         declared: u64,
-    ) -> Result<(), ArchiveError> {
-        buf.clear();
+    ) -> Result<&'b [u8], ArchiveError> {
         let cap = self.data_cap();
-        let hint = declared.min(cap).min(1 << 20);
-        buf.reserve(usize::try_from(hint).unwrap_or(0));
-        let mut limited = reader.take(cap.saturating_add(1));
-        if let Err(e) = limited.read_to_end(buf) {
-            return Err(self.io_error(state, &format!("entry `{path}`"), e));
-        }
-        let got = buf.len() as u64;
-        self.check_size(path, got)?;
-        self.total = self.total.saturating_add(got);
-        Ok(())
+        let got = match fill(reader, buf, cap.saturating_add(1), declared) {
+            Ok(n) => n,
+            Err(e) => return Err(self.io_error(state, &format!("entry `{path}`"), e)),
+        };
+        self.check_size(path, got as u64)?;
+        self.total = self.total.saturating_add(got as u64);
+        Ok(buf.get(..got).unwrap_or_default())
     }
 
     /// Like `read_data` for entries that are not visited: the bytes are
@@ -333,6 +366,7 @@ impl<'v> Walker<'v> {
         }
         let is_file = matches!(kind, EntryKind::File);
         if matches!(kind, EntryKind::Symlink { .. }) {
+            self.symlink_hashes.insert(self.path_hash(full.as_bytes()));
             self.symlinks.insert(full.clone());
         }
         let data = if is_file { data } else { &[] };
@@ -366,10 +400,30 @@ impl<'v> Walker<'v> {
         String::from_utf8_lossy(raw).into_owned()
     }
 
+    fn path_hash(&self, bytes: &[u8]) -> u64 {
+        let mut h = self.hash_key.build_hasher();
+        h.write(bytes);
+        h.finish()
+    }
+
+    /// Whether a directory prefix of `full` (below the level's own prefix)
+    /// is an earlier symlink entry. One incremental hash over the path: a
+    /// path of n components costs O(len), not O(n · len).
     fn passes_through_symlink(&self, level: &Level, full: &str) -> bool {
-        full.char_indices()
-            .filter(|&(i, c)| c == '/' && i > level.prefix.len())
-            .any(|(i, _)| full.get(..i).is_some_and(|p| self.symlinks.contains(p)))
+        let bytes = full.as_bytes();
+        let mut h = self.hash_key.build_hasher();
+        let mut hashed = 0;
+        for (i, _) in bytes.iter().enumerate().filter(|&(_, &b)| b == b'/') {
+            h.write(bytes.get(hashed..i).unwrap_or_default());
+            hashed = i;
+            if i > level.prefix.len()
+                && self.symlink_hashes.contains(&h.clone().finish())
+                && full.get(..i).is_some_and(|p| self.symlinks.contains(p))
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// Opens `data` (the content of entry `full`) when it is an archive.
@@ -382,7 +436,7 @@ impl<'v> Walker<'v> {
         data: &[u8],
         gem_member: bool,
     ) -> Result<(), ArchiveError> {
-        let Some(format) = sniff::nested_format(full, data) else {
+        let Some(sniffed) = sniff::sniff_nested(full, data) else {
             return Ok(());
         };
         let cost = if gem_member {
@@ -404,7 +458,9 @@ impl<'v> Walker<'v> {
             depth: level.depth.saturating_add(1),
             cost,
         };
-        match crate::read_level(self, &inner, full, data, format) {
+        let mut format = sniffed.guess();
+        let source = io::Cursor::new(data);
+        match crate::read_sniffed(self, &inner, full, source, sniffed, &mut format) {
             Err(
                 ArchiveError::Malformed { detail, .. } | ArchiveError::Unsupported { detail, .. },
             ) => {
@@ -416,6 +472,47 @@ impl<'v> Walker<'v> {
                 Ok(())
             }
             other => other,
+        }
+    }
+}
+
+/// First allocation for an entry: its declared size (plus the byte that
+/// proves the end), but never more than this before the bytes are there.
+const FIRST_ALLOC: u64 = 1 << 20;
+
+/// Reads `reader` into `buf` until EOF or `limit` bytes, growing `buf` (kept
+/// initialised to its length) geometrically; returns the number of bytes read.
+fn fill<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    limit: u64,
+    declared: u64,
+) -> io::Result<usize> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let first = usize::try_from(declared.saturating_add(1).min(FIRST_ALLOC)).unwrap_or(0);
+    let mut filled = 0usize;
+    loop {
+        if filled >= limit {
+            return Ok(filled);
+        }
+        if filled == buf.len() {
+            let grown = buf
+                .len()
+                .saturating_mul(2)
+                .max(first)
+                .max(8 << 10)
+                .min(limit);
+            buf.resize(grown, 0);
+        }
+        let end = buf.len().min(limit);
+        let Some(room) = buf.get_mut(filled..end) else {
+            return Ok(filled);
+        };
+        match reader.read(room) {
+            Ok(0) => return Ok(filled),
+            Ok(n) => filled = filled.saturating_add(n.min(room.len())),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }

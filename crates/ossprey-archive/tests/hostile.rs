@@ -5,9 +5,12 @@ mod common;
 
 use std::io::Write;
 
-use common::{Member, Seen, bz2, file, gz, gz_best, link, paths, read, tar, zip};
+use common::{
+    Member, Seen, bz2, file, gz, gz_best, hardlink_to, link, paths, read, read_as, symlink_to, tar,
+    zip,
+};
 use ossprey_archive::{
-    ArchiveError, EntryKind, Format, LimitKind, Limits, NoteKind, Summary, detect_format, fuzz_one,
+    ArchiveError, Format, LimitKind, Limits, NoteKind, Summary, detect_format, fuzz_one,
     read_bytes, read_path,
 };
 use tar::EntryType;
@@ -98,12 +101,7 @@ fn file_through_a_symlink_to_etc_is_noted_and_visited_by_its_literal_name() {
     ]);
     let (seen, r) = read(Format::Tar, &t, &Limits::default());
     let s = ok(r);
-    assert_eq!(
-        seen[0].kind,
-        EntryKind::Symlink {
-            target: "/etc".to_owned()
-        }
-    );
+    assert_eq!(seen[0].kind, symlink_to("/etc"));
     assert_eq!(seen[1].path, "pkg/link/passwd");
     assert_eq!(seen[1].len, 19);
     assert_eq!(seen.len(), 4);
@@ -129,19 +127,9 @@ fn hardlinks_out_of_the_root_are_recorded_not_resolved() {
     ]);
     let (seen, r) = read(Format::Tar, &t, &Limits::default());
     let s = ok(r);
-    assert_eq!(
-        seen[1].kind,
-        EntryKind::Hardlink {
-            target: "/etc/shadow".to_owned()
-        }
-    );
+    assert_eq!(seen[1].kind, hardlink_to("/etc/shadow"));
     assert_eq!(seen[1].len, 0);
-    assert_eq!(
-        seen[2].kind,
-        EntryKind::Hardlink {
-            target: "../x".to_owned()
-        }
-    );
+    assert_eq!(seen[2].kind, hardlink_to("../x"));
     assert_eq!(
         note_kinds(&s),
         [NoteKind::LinkEscapes, NoteKind::LinkEscapes]
@@ -412,21 +400,11 @@ fn directory_input_records_symlinks_out_without_following_them() {
     std::os::unix::fs::symlink("/etc", dir.path().join("pkg/etc")).expect("symlink");
     let mut seen = Vec::new();
     let s = ok(read_path(dir.path(), &Limits::default(), &mut |e| {
-        seen.push(Seen {
-            path: e.path.to_owned(),
-            kind: e.kind.clone(),
-            len: e.data.len(),
-            depth: e.depth,
-        });
+        seen.push(Seen::of(&e));
         Ok(())
     }));
     assert_eq!(paths(&seen), ["pkg/etc", "pkg/index.js", "pkg/passwd"]);
-    assert_eq!(
-        seen[2].kind,
-        EntryKind::Symlink {
-            target: "/etc/passwd".to_owned()
-        }
-    );
+    assert_eq!(seen[2].kind, symlink_to("/etc/passwd"));
     assert_eq!(seen[2].len, 0);
     assert_eq!(
         note_kinds(&s),
@@ -518,28 +496,10 @@ fn multi_member_gzip_is_read_to_the_end() {
 
     let mut single = gz(b"hello ");
     single.extend(gz(b"world"));
-    let (seen, r) = read_named("payload.js.gz", Format::Gzip, &single);
+    let (seen, r) = read_as("payload.js.gz", Format::Gzip, &single, &Limits::default());
     ok(r);
     assert_eq!(paths(&seen), ["payload.js"]);
     assert_eq!(seen[0].len, 11);
-}
-
-fn read_named(
-    name: &str,
-    format: Format,
-    bytes: &[u8],
-) -> (Vec<Seen>, Result<Summary, ArchiveError>) {
-    let mut seen = Vec::new();
-    let r = read_bytes(name, bytes, format, &Limits::default(), &mut |e| {
-        seen.push(Seen {
-            path: e.path.to_owned(),
-            kind: e.kind.clone(),
-            len: e.data.len(),
-            depth: e.depth,
-        });
-        Ok(())
-    });
-    (seen, r)
 }
 
 #[test]
@@ -692,4 +652,100 @@ fn single_gzip_file_from_disk() {
         Ok(())
     }));
     assert_eq!(got, [("metadata".to_owned(), b"name: foo\n".to_vec())]);
+}
+
+/// A tar of `count` files named by `name(i)` (GNU long names when needed).
+fn long_named_tar(count: usize, name: impl Fn(usize) -> String) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(EntryType::Symlink);
+    h.set_size(0);
+    b.append_link(&mut h, "a", "elsewhere").expect("symlink");
+    for i in 0..count {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(0);
+        h.set_mode(0o644);
+        b.append_data(&mut h, name(i), std::io::empty())
+            .expect("append");
+    }
+    b.into_inner().expect("finish tar")
+}
+
+#[test]
+fn deep_paths_under_a_symlink_are_checked_in_linear_time() {
+    // 3,000 entries of 2,000 components each below a symlink `a`: checking
+    // every prefix against the symlinks by hashing it anew was quadratic
+    // per path (minutes); one incremental hash per path takes milliseconds.
+    let deep = "b/".repeat(2_000);
+    let t = long_named_tar(3_000, |i| format!("{deep}{i}"));
+    let start = std::time::Instant::now();
+    let (seen, r) = read(Format::Tar, &t, &Limits::default());
+    let s = ok(r);
+    assert_eq!(seen.len(), 3_001);
+    assert!(s.notes.is_empty(), "{:?}", s.notes.first());
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    // Still found when it is the symlink that is passed through.
+    let t = long_named_tar(1, |_| format!("a/{deep}x"));
+    let (_, r) = read(Format::Tar, &t, &Limits::default());
+    assert_eq!(note_kinds(&ok(r)), [NoteKind::ThroughSymlink]);
+}
+
+#[test]
+fn long_entry_names_are_charged_to_a_name_budget() {
+    // 17,000 names of 4,000 bytes: 68 MB of names (kept in the duplicate
+    // set, the notes and by the visitor) that no content limit counted.
+    let stem = "n".repeat(3_990);
+    let t = long_named_tar(17_000, |i| format!("{stem}{i:05}"));
+    let (seen, r) = read(Format::Tar, &t, &Limits::default());
+    assert_eq!(limit_of(&r), Some(LimitKind::TotalBytes), "{r:?}");
+    assert!(seen.len() < 17_000);
+    let msg = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("entry names"), "{msg}");
+}
+
+#[test]
+fn zip_with_more_central_headers_than_the_entry_budget_is_refused_before_parsing() {
+    // 150 entries against a budget of 100, with the end record cut off: the
+    // zip reader would parse the whole central directory (and then fail);
+    // the budget refuses it before.
+    let names: Vec<String> = (0..150).map(|i| format!("f{i}")).collect();
+    let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let mut z = zip(&files);
+    z.truncate(z.len() - 10);
+    let limits = Limits {
+        max_entries: 100,
+        ..Limits::default()
+    };
+    let (seen, r) = read(Format::Zip, &z, &limits);
+    assert_eq!(limit_of(&r), Some(LimitKind::Entries), "{r:?}");
+    assert!(seen.is_empty());
+}
+
+#[test]
+fn gzip_kind_is_told_from_the_stream_not_a_second_probe() {
+    // A `.gz` that holds a tarball is read as one; a `.tgz` that holds one
+    // file is read as that file; a corrupt stream is malformed, not empty.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tarball = dir.path().join("odd.gz");
+    std::fs::write(&tarball, gz(&tar(&[file("pkg/a.js", b"1")]))).expect("write");
+    let single = dir.path().join("odd.tgz");
+    std::fs::write(&single, gz(b"just text")).expect("write");
+    let broken = dir.path().join("broken.tgz");
+    let mut bytes = gz(&[7u8; 2_000]);
+    bytes.truncate(12);
+    std::fs::write(&broken, bytes).expect("write");
+    for (path, want) in [(&tarball, "pkg/a.js"), (&single, "odd.tgz")] {
+        let mut got = Vec::new();
+        ok(read_path(path, &Limits::default(), &mut |e| {
+            got.push(e.path.to_owned());
+            Ok(())
+        }));
+        assert_eq!(got, [want]);
+    }
+    let r = read_path(&broken, &Limits::default(), &mut |_| Ok(()));
+    assert_eq!(r.err().map(|e| e.code()), Some("archive-malformed"));
 }

@@ -154,6 +154,15 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
+/// A finding that the user's allowlist silenced, with the allowlist entry's reason.
+/// Reported beside the findings, never counted in the score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SuppressedFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ mod report;
 
 pub use artifact::{Artifact, ArtifactSource};
 pub use file::{FileEntry, FileKind, LinkInfo, LinkKind};
-pub use finding::{Category, Evidence, Finding, Severity, Verdict};
+pub use finding::{Category, Evidence, Finding, Severity, SuppressedFinding, Verdict};
 pub use manifest::{Dependency, HookTrigger, InstallHook, ManifestFacts};
 pub use package::{Ecosystem, PackageRef, PackageSpec, SpecError, Target};
 pub use report::{ArchiveNote, Inventory, Report, ReportError, SCHEMA_VERSION};

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Artifact, FileEntry, Finding, ManifestFacts, PackageRef, Verdict};
+use crate::{Artifact, FileEntry, Finding, ManifestFacts, PackageRef, SuppressedFinding, Verdict};
 
 /// Version of the report JSON shape. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,6 +22,9 @@ pub struct Report {
     pub verdict: Option<Verdict>,
     pub score: Option<f64>,
     pub findings: Vec<Finding>,
+    /// Findings the user's allowlist (`ossprey.toml`) silenced, with its reasons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<SuppressedFinding>,
     pub artifact: Option<Artifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest: Option<ManifestFacts>,
@@ -42,6 +45,7 @@ impl Report {
             verdict: None,
             score: None,
             findings: Vec::new(),
+            suppressed: Vec::new(),
             artifact: None,
             manifest: None,
             inventory: None,

@@ -93,9 +93,17 @@ fn default_cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("OSSPREY_CACHE_DIR").filter(|v| !v.is_empty()) {
         return PathBuf::from(dir);
     }
-    // Without a home directory (some CI and container users) a per-machine temp
-    // location still lets repeated runs share downloads.
-    dirs::cache_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("ossprey")
+    // Without a home directory (some CI and container users) fall back to a
+    // per-user temp location: a directory shared between users would let one
+    // plant cache records for another.
+    dirs::cache_dir().map_or_else(
+        || std::env::temp_dir().join(format!("ossprey-{}", current_uid())),
+        |dir| dir.join("ossprey"),
+    )
+}
+
+/// This process's user id: `/proc/self` is owned by it, and reading it needs no `unsafe`.
+fn current_uid() -> String {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").map_or_else(|_| "unknown".to_owned(), |m| m.uid().to_string())
 }

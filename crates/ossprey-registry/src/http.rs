@@ -103,6 +103,14 @@ impl Http {
         store: &ArchiveStore,
         expected: &ExpectedDigest,
     ) -> Result<(NamedTempFile, Hashed), RegistryError> {
+        // The URL comes from registry JSON: only ever fetch it over HTTP(S), so a
+        // `file://` or other scheme can never make ossprey read something local.
+        if !is_http_url(url) {
+            return Err(RegistryError::bad(
+                url,
+                "refusing to download a file whose URL is not http:// or https://",
+            ));
+        }
         self.retrying(url, || {
             let Some(resp) = self.send(url, "*/*", true)? else {
                 return Err(RegistryError::bad(
@@ -203,6 +211,19 @@ impl Http {
     }
 }
 
+/// An absolute `http://` or `https://` URL with a host.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    !rest.is_empty() && !rest.starts_with('/')
+}
+
 fn classify(url: &str, e: ureq::Error) -> Failure {
     match e {
         ureq::Error::Timeout(_)
@@ -255,4 +276,32 @@ fn system_roots() -> Option<RootCerts> {
     certs.sort_by(|a, b| a.der().cmp(b.der()));
     certs.dedup_by(|a, b| a.der() == b.der());
     (!certs.is_empty()).then(|| RootCerts::new_with_certs(&certs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_absolute_http_urls_are_downloadable() {
+        for ok in [
+            "https://files.example/x.tgz",
+            "HTTP://h:8080/x",
+            "http://127.0.0.1/a",
+        ] {
+            assert!(is_http_url(ok), "{ok}");
+        }
+        for bad in [
+            "file:///etc/passwd",
+            "../../packages/x.tar.gz",
+            "ftp://h/x",
+            "https:///x",
+            "https://",
+            "",
+            "ht",
+            "é",
+        ] {
+            assert!(!is_http_url(bad), "{bad}");
+        }
+    }
 }

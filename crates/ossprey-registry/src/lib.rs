@@ -103,8 +103,7 @@ impl Registries {
     /// Builds the HTTP agent (system root certificates, timeouts, retries) and opens
     /// the cache at `cfg.cache_dir`, creating it if needed.
     pub fn new(cfg: RegistryConfig) -> Result<Self, RegistryError> {
-        std::fs::create_dir_all(&cfg.cache_dir)
-            .map_err(|e| RegistryError::io(&cfg.cache_dir, e))?;
+        prepare_cache_dir(&cfg.cache_dir)?;
         Ok(Self {
             http: Http::new(&cfg),
             store: ArchiveStore::new(&cfg.cache_dir),
@@ -335,6 +334,36 @@ pub(crate) fn join_url(base: &str, href: &str) -> String {
     }
     let trailing = if href.ends_with('/') { "/" } else { "" };
     format!("{scheme}://{host}/{}{trailing}", segments.join("/"))
+}
+
+/// Creates the cache directory private to this user (0700) and refuses one
+/// owned by somebody else: whoever controls the cache decides which bytes a
+/// pinned version resolves to.
+fn prepare_cache_dir(dir: &std::path::Path) -> Result<(), RegistryError> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| RegistryError::io(dir, e))?;
+    let meta = std::fs::metadata(dir).map_err(|e| RegistryError::io(dir, e))?;
+    let me = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    if let Some(me) = me
+        && meta.uid() != me
+    {
+        return Err(RegistryError::io(
+            dir,
+            std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "cache directory is owned by uid {}, not by this user (uid {me}); \
+                     set --cache-dir or OSSPREY_CACHE_DIR to a directory of your own",
+                    meta.uid()
+                ),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

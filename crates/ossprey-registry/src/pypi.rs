@@ -91,7 +91,7 @@ fn from_json_api(
     for (version, files) in releases {
         let files = files
             .as_array()
-            .map(|fs| fs.iter().filter_map(json_api_file).collect())
+            .map(|fs| fs.iter().filter_map(|f| json_api_file(url, f)).collect())
             .unwrap_or_default();
         by_version.insert(version.clone(), files);
     }
@@ -104,10 +104,12 @@ fn from_json_api(
     Ok(pick(url, spec, name, &by_version, latest))
 }
 
-fn json_api_file(f: &Value) -> Option<FileInfo> {
+/// One file of the JSON API. Mirrors may give file URLs relative to the
+/// document (`../../packages/…`), like the Simple API does: resolve them.
+fn json_api_file(doc_url: &str, f: &Value) -> Option<FileInfo> {
     Some(FileInfo {
         filename: f.get("filename")?.as_str()?.to_owned(),
-        url: f.get("url")?.as_str()?.to_owned(),
+        url: join_url(doc_url, f.get("url")?.as_str()?),
         sha256: f
             .get("digests")
             .and_then(|d| d.get("sha256"))
@@ -286,13 +288,54 @@ fn latest_of(by_version: &BTreeMap<String, Vec<FileInfo>>) -> Option<String> {
 }
 
 /// Preference: sdist (`.tar.gz`, `.zip`, `.tar.bz2`), pure wheel, any wheel, egg.
-/// Within a kind a non-yanked file wins.
+/// Within a kind a non-yanked file wins; among platform wheels the one a Linux
+/// x86_64 user with the newest CPython would install, so the choice does not
+/// depend on the order the registry lists files in.
 fn choose_file(files: &[FileInfo]) -> Option<&FileInfo> {
     files
         .iter()
-        .filter_map(|f| Some((file_rank(f)?, f.yanked, f)))
-        .min_by_key(|(r, y, _)| (*r, *y))
-        .map(|t| t.2)
+        .filter_map(|f| Some((file_rank(f)?, f.yanked, wheel_platform_rank(&f.filename), f)))
+        .min_by(|a, b| {
+            (a.0, a.1, &a.2)
+                .cmp(&(b.0, b.1, &b.2))
+                .then_with(|| a.3.filename.cmp(&b.3.filename))
+        })
+        .map(|t| t.3)
+}
+
+/// Orders platform wheels: Linux x86_64 first, then other Linux, macOS, Windows;
+/// within a platform the highest CPython tag first.
+fn wheel_platform_rank(filename: &str) -> (u8, std::cmp::Reverse<u32>) {
+    let lower = filename.to_ascii_lowercase();
+    let Some(stem) = lower.strip_suffix(".whl") else {
+        return (u8::MAX, std::cmp::Reverse(0));
+    };
+    // name-version(-build)?-python-abi-platform
+    let mut parts = stem.rsplit('-');
+    let platform = parts.next().unwrap_or_default();
+    let _abi = parts.next();
+    let python = parts.next().unwrap_or_default();
+    let os = if platform.contains("linux") && platform.contains("x86_64") {
+        0
+    } else if platform.contains("linux") {
+        1
+    } else if platform.contains("macosx") {
+        2
+    } else if platform.contains("win") {
+        3
+    } else {
+        4
+    };
+    let newest_python = python
+        .split('.')
+        .filter_map(|tag| {
+            tag.trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    (os, std::cmp::Reverse(newest_python))
 }
 
 fn file_rank(f: &FileInfo) -> Option<u8> {
@@ -369,6 +412,30 @@ mod tests {
     }
 
     #[test]
+    fn platform_wheels_are_chosen_by_platform_and_python_not_listing_order() {
+        let files: Vec<FileInfo> = [
+            "torch-2.4.1-cp38-cp38-win_amd64.whl",
+            "torch-2.4.1-cp312-none-macosx_11_0_arm64.whl",
+            "torch-2.4.1-cp39-cp39-manylinux1_x86_64.whl",
+            "torch-2.4.1-cp312-cp312-manylinux1_x86_64.whl",
+            "torch-2.4.1-cp312-cp312-manylinux2014_aarch64.whl",
+        ]
+        .into_iter()
+        .map(|name| FileInfo {
+            filename: name.into(),
+            url: format!("https://x/{name}"),
+            sha256: None,
+            yanked: false,
+            packagetype: Some("bdist_wheel".into()),
+        })
+        .collect();
+        let want = Some("torch-2.4.1-cp312-cp312-manylinux1_x86_64.whl");
+        assert_eq!(choose_file(&files).map(|f| f.filename.as_str()), want);
+        let reversed: Vec<FileInfo> = files.into_iter().rev().collect();
+        assert_eq!(choose_file(&reversed).map(|f| f.filename.as_str()), want);
+    }
+
+    #[test]
     fn prefers_sdist_then_pure_wheel() {
         let files = [
             file("x-1.0-cp312-cp312-manylinux.whl"),
@@ -384,6 +451,28 @@ mod tests {
             Some("x-1.0-py3-none-any.whl")
         );
         assert!(choose_file(&[file("x-1.0.win32.exe")]).is_none());
+    }
+
+    #[test]
+    fn json_api_relative_file_urls_are_resolved_against_the_document() {
+        let doc = serde_json::json!({
+            "info": {"name": "PyYAML", "version": "6.0.2"},
+            "releases": {"6.0.2": [{
+                "filename": "pyyaml-6.0.2.tar.gz",
+                "url": "../../packages/54/ed/pyyaml-6.0.2.tar.gz",
+                "digests": {"sha256": "d584d9ec91ad65861cc08d42e834324ef890a082e591037abe114850ff7bbc3e"},
+                "packagetype": "sdist"
+            }]}
+        });
+        let spec: PackageSpec = "pypi:pyyaml@6.0.2".parse().unwrap();
+        let url = "https://mirror.example/pypi/pyyaml/json";
+        let resolved = from_json_api(url, &serde_json::to_vec(&doc).unwrap(), &spec)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            resolved.url,
+            "https://mirror.example/packages/54/ed/pyyaml-6.0.2.tar.gz"
+        );
     }
 
     #[test]

@@ -52,6 +52,20 @@ impl ArchiveStore {
         let Some(path) = self.path_for(sha256) else {
             return Ok(None);
         };
+        // Never follow what was planted at a content address: a symlink to
+        // `/dev/zero` or a FIFO would make the re-hash below run or block forever.
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_file() => {}
+            Ok(_) => {
+                return match fs::remove_file(&path) {
+                    Ok(()) => Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(RegistryError::io(path, e)),
+                };
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(RegistryError::io(path, e)),
+        }
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -192,6 +206,9 @@ pub(crate) struct RefRecord {
     pub(crate) yanked: bool,
 }
 
+/// A resolution record is a few hundred bytes; anything far larger is not one.
+const MAX_REF_BYTES: u64 = 1 << 20;
+
 /// `<cache>/refs/<eco>/<name>/<version>.json`.
 #[derive(Clone, Debug)]
 pub(crate) struct RefCache {
@@ -228,7 +245,18 @@ impl RefCache {
     /// the registry can always be asked again.
     pub(crate) fn load(&self, eco: Ecosystem, name_key: &str, version: &str) -> Option<RefRecord> {
         let path = self.path(eco, name_key, version)?;
-        let bytes = fs::read(path).ok()?;
+        // Only a small regular file: a planted symlink to `/dev/zero` or a FIFO
+        // must not hang or exhaust memory.
+        let meta = fs::symlink_metadata(&path).ok()?;
+        if !meta.file_type().is_file() || meta.len() > MAX_REF_BYTES {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        File::open(path)
+            .ok()?
+            .take(MAX_REF_BYTES)
+            .read_to_end(&mut bytes)
+            .ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -281,6 +309,26 @@ mod tests {
                 .count(),
             0
         );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn planted_symlinks_in_the_cache_are_not_followed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = ArchiveStore::new(dir.path());
+        let sha = "ab".repeat(32);
+        let path = store.path_for(&sha).expect("path");
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        // Following this link would hash an endless stream.
+        std::os::unix::fs::symlink("/dev/zero", &path).expect("symlink");
+        assert_eq!(store.get_verified(&sha).expect("get"), None);
+        assert!(fs::symlink_metadata(&path).is_err(), "the link is removed");
+
+        let refs = RefCache::new(dir.path());
+        let record = refs.path(Ecosystem::Pypi, "x", "1.0").expect("ref path");
+        fs::create_dir_all(record.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink("/dev/zero", &record).expect("symlink");
+        assert_eq!(refs.load(Ecosystem::Pypi, "x", "1.0"), None);
     }
 
     #[test]

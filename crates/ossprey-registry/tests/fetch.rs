@@ -491,3 +491,23 @@ fn one_instance_serves_many_threads() {
     }
     assert!(files_under(&cache.path().join("archives/tmp")).is_empty());
 }
+
+#[test]
+fn a_cache_dir_owned_by_another_user_is_refused() {
+    use std::os::unix::fs::{MetadataExt as _, chown};
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir(&cache).unwrap();
+    if chown(&cache, Some(65534), Some(65534)).is_err() {
+        println!("skipped: changing a directory's owner needs root (this test runs as root in CI)");
+        return;
+    }
+    assert_eq!(std::fs::metadata(&cache).unwrap().uid(), 65534);
+    let err = Registries::new(config("http://127.0.0.1:9", &cache)).unwrap_err();
+    assert_eq!(err.code(), "io");
+    assert!(err.to_string().contains("owned by uid 65534"), "{err}");
+    // A fresh directory is created private to this user.
+    let own = tmp.path().join("own");
+    Registries::new(config("http://127.0.0.1:9", &own)).unwrap();
+    assert_eq!(std::fs::metadata(&own).unwrap().mode() & 0o777, 0o700);
+}

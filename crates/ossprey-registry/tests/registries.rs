@@ -249,6 +249,19 @@ fn npm_falls_back_to_shasum_and_rejects_a_bad_strongest_digest() {
     assert_eq!(fetch_err(&server, "npm:old@0.4.0"), "no-artifact");
 }
 
+#[test]
+fn tarball_url_with_file_scheme_is_refused_not_read() {
+    let server = FakeServer::start();
+    let secret = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(secret.path(), b"local secret").expect("write");
+    let body = b"local secret";
+    let doc = json!({"name": "sneaky", "dist-tags": {"latest": "1.0.0"}, "versions": {"1.0.0": {"dist": {
+        "tarball": format!("file://{}", secret.path().display()),
+        "integrity": format!("sha512-{}", b64(&sha2::Sha512::digest(body)))}}}});
+    server.route("/npm/sneaky", vec![Reply::json(&doc)]);
+    assert_eq!(fetch_err(&server, "npm:sneaky"), "bad-registry-response");
+}
+
 // ---------- crates.io ----------
 
 fn index_line(name: &str, vers: &str, body: &[u8], yanked: bool) -> String {

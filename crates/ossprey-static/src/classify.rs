@@ -193,9 +193,24 @@ fn by_name(name: &str, lower: &str, data: &[u8]) -> Option<FileKind> {
 }
 
 /// Whether a `.pth` file has a line that `site.py` executes.
+///
+/// `site` reads the file as text and splits it like `str.splitlines` (3.13+) or
+/// universal newlines (older): a line starts after `\n`, `\r`, and, for
+/// `splitlines`, `\v`, `\f`, `\x1c`–`\x1e`, U+0085, U+2028 and U+2029. Since
+/// 3.13 a UTF-8 byte-order mark before the first line is dropped too. Splitting
+/// only on `\n` would miss an import line hidden behind a bare `\r`.
 pub(crate) fn pth_has_import_line(data: &[u8]) -> bool {
-    data.split(|&b| b == b'\n')
-        .any(|line| line.starts_with(b"import ") || line.starts_with(b"import\t"))
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    let starts_line = |i: usize| {
+        i == 0
+            || matches!(data[i - 1], b'\n' | b'\r' | 0x0b | 0x0c | 0x1c..=0x1e)
+            || data[..i].ends_with(b"\xc2\x85")
+            || data[..i].ends_with(b"\xe2\x80\xa8")
+            || data[..i].ends_with(b"\xe2\x80\xa9")
+    };
+    data.windows(7)
+        .enumerate()
+        .any(|(i, w)| (w == b"import " || w == b"import\t") && starts_line(i))
 }
 
 fn by_shebang(data: &[u8]) -> Option<FileKind> {
@@ -424,6 +439,29 @@ mod tests {
             classify("paths.pth", b"/usr/lib/foo\n# import nothing\n", None),
             K::Text
         );
+    }
+
+    #[test]
+    fn pth_import_line_after_bare_cr_or_bom_is_found() {
+        // `site` splits lines on `\r` and other `splitlines` separators, and drops a BOM.
+        for data in [
+            b"/usr/lib/foo\rimport os; os.system('x')".as_slice(),
+            b"\xef\xbb\xbfimport os",
+            b"/a\x0cimport os",
+            b"/a\xe2\x80\xa8import\tos",
+            b"import os",
+        ] {
+            assert!(pth_has_import_line(data), "{data:?}");
+        }
+        for data in [
+            b"/usr/lib/import os".as_slice(),
+            b" import os",
+            b"#import os",
+            b"importos",
+            b"",
+        ] {
+            assert!(!pth_has_import_line(data), "{data:?}");
+        }
     }
 
     #[test]

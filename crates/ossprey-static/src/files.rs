@@ -334,9 +334,12 @@ pub fn package_root<'a>(paths: impl IntoIterator<Item = &'a str>) -> &'a str {
     while let Some(slash) = first[root_len..].find('/') {
         let dir = &first[root_len..root_len + slash];
         let next = root_len + slash + 1;
+        // Every path already shares `first[..root_len]`: compare only the new
+        // component, or a deep tree of many files costs depth × length per path.
+        let component = &first.as_bytes()[root_len..next];
         let shared = paths
             .iter()
-            .all(|p| p.len() > next && p.as_bytes()[..next] == first.as_bytes()[..next]);
+            .all(|p| p.len() > next && &p.as_bytes()[root_len..next] == component);
         let metadata_dir = dir.ends_with('!')
             || dir.ends_with(".dist-info")
             || dir.ends_with(".data")
@@ -472,6 +475,21 @@ pub fn kind_name(kind: FileKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn package_root_of_a_deep_tree_compares_each_component_once() {
+        // 3,000 files under 3,000 nested directories: comparing whole prefixes at
+        // every level was ~10^11 byte comparisons, i.e. a hang.
+        let deep = "d/".repeat(3_000);
+        let paths: Vec<String> = (0..3_000).map(|i| format!("{deep}f{i}")).collect();
+        assert_eq!(package_root(paths.iter().map(String::as_str)), deep);
+        let mut paths = paths;
+        paths.push(format!("{}e/x", "d/".repeat(1_500)));
+        assert_eq!(
+            package_root(paths.iter().map(String::as_str)),
+            "d/".repeat(1_500)
+        );
+    }
 
     #[test]
     fn package_root_is_the_single_top_directory() {

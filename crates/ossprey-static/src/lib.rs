@@ -10,11 +10,14 @@
 //! execute or import package code, never write to disk, and never fail on a
 //! malformed manifest (that is a fact to report, not an error).
 
+pub mod analysis;
 mod classify;
 mod ecosystem;
+pub mod facts;
 mod files;
 pub mod manifest;
 mod measure;
+pub mod metadata;
 
 pub use classify::classify;
 pub use ecosystem::detect_ecosystem;

@@ -53,6 +53,10 @@ pub struct ScanArgs {
     #[arg(long)]
     pub files: bool,
 
+    /// Allowlist file (`[[allow]]` entries with a reason) [default: ./ossprey.toml when present].
+    #[arg(long, env = "OSSPREY_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 
@@ -113,6 +117,10 @@ pub enum Format {
     Text,
     Json,
     Jsonl,
+    /// SARIF 2.1.0, one run with the findings of every target (for code scanning).
+    Sarif,
+    /// OSV 1.6 reports (`MAL-` ids) for the targets judged malicious, as a JSON array.
+    Osv,
 }
 
 fn parse_verdict(s: &str) -> Result<Verdict, String> {

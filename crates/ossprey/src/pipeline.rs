@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use ossprey_archive::Limits;
 use ossprey_model::{Artifact, ArtifactSource, Inventory, PackageRef, Report, ReportError, Target};
 use ossprey_registry::{Registries, RegistryConfig};
+use ossprey_rules::Suppressions;
 use ossprey_static::PackageFiles;
 
 use crate::cli::ScanArgs;
@@ -29,6 +30,7 @@ pub struct Outcome {
 pub struct Context {
     registries: Registries,
     limits: Limits,
+    suppressions: Option<Suppressions>,
 }
 
 impl Context {
@@ -55,7 +57,9 @@ impl Context {
                 secs.is_finite() && secs > 0.0,
                 "--http-timeout must be a positive number of seconds"
             );
-            cfg.timeout = Duration::from_secs_f64(secs);
+            // `from_secs_f64` panics on values too large for a Duration.
+            cfg.timeout = Duration::try_from_secs_f64(secs)
+                .map_err(|_| anyhow::anyhow!("--http-timeout {secs} is too large"))?;
         }
         cfg.retries = r.retries;
         cfg.offline = r.offline;
@@ -65,8 +69,48 @@ impl Context {
             max_entries: args.limits.max_entries,
             ..Limits::default()
         };
-        Ok(Self { registries, limits })
+        let suppressions = load_suppressions(args)?;
+        Ok(Self {
+            registries,
+            limits,
+            suppressions,
+        })
     }
+}
+
+/// The user's allowlist: `--config`, `$OSSPREY_CONFIG`, or `./ossprey.toml`.
+///
+/// `./ossprey.toml` is not used when the current directory is inside a directory
+/// being scanned: a package must never be able to suppress its own findings.
+fn load_suppressions(args: &ScanArgs) -> anyhow::Result<Option<Suppressions>> {
+    let (path, explicit) = match &args.config {
+        Some(path) => (path.clone(), true),
+        None => (std::path::PathBuf::from("ossprey.toml"), false),
+    };
+    if !explicit {
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        let inside_target = args.targets.iter().any(|t| {
+            let t = Path::new(t);
+            t.is_dir() && t.canonicalize().is_ok_and(|dir| cwd.starts_with(dir))
+        });
+        if inside_target {
+            if !args.quiet {
+                eprintln!(
+                    "ossprey: warning: not reading ./ossprey.toml: the current directory is inside a scanned directory \
+                     (a package must not configure its own scan); pass --config to use it"
+                );
+            }
+            return Ok(None);
+        }
+    }
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let suppressions =
+        Suppressions::parse(&text).with_context(|| format!("in {}", path.display()))?;
+    Ok(Some(suppressions))
 }
 
 /// Scans every target of `args`, printing reports as they complete.
@@ -183,6 +227,12 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
                 report.sha256 = Some(artifact.sha256.clone());
                 report.artifact = Some(artifact);
                 (files, None)
+            } else if !meta.is_file() {
+                // A FIFO would block and a device such as /dev/zero never ends.
+                return Err(ReportError::new(
+                    "io",
+                    format!("{display}: not a regular file or directory"),
+                ));
             } else {
                 let name = path
                     .file_name()
@@ -204,7 +254,20 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
         .as_ref()
         .map(|p| p.ecosystem)
         .or_else(|| ossprey_static::detect_ecosystem(&files, None));
-    let manifest = ossprey_static::manifest::extract(&files, ecosystem);
+    let analysis = ossprey_rules::analyze(
+        &files,
+        ossprey_rules::Options {
+            package: registry_package.as_ref(),
+            ecosystem,
+            suppressions: ctx.suppressions.as_ref(),
+            artifact_sha256: report.sha256.as_deref(),
+        },
+    );
+    let manifest = analysis.manifest;
+    report.findings = analysis.evaluation.findings;
+    report.score = Some(analysis.evaluation.score);
+    report.verdict = Some(analysis.evaluation.verdict);
+    report.suppressed = analysis.suppressed;
     if report.package.is_none()
         && let (Some(ecosystem), Some(name)) = (ecosystem, manifest.name.clone())
     {

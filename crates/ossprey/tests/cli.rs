@@ -1,9 +1,9 @@
 //! End-to-end tests of the `ossprey` binary on archives the tests build.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use ossprey_testkit::archives;
 use serde_json::Value;
 
 fn ossprey(args: &[&str], cache: &Path) -> Output {
@@ -20,29 +20,11 @@ fn ossprey(args: &[&str], cache: &Path) -> Output {
 }
 
 fn tar_gz(path: &Path, files: &[(&str, &[u8])]) {
-    let gz = flate2::write::GzEncoder::new(
-        std::fs::File::create(path).unwrap(),
-        flate2::Compression::fast(),
-    );
-    let mut tar = tar::Builder::new(gz);
-    for (name, data) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, *data).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap();
+    std::fs::write(path, archives::tar_gz(files)).unwrap();
 }
 
 fn zip_file(path: &Path, files: &[(&str, &[u8])]) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    for (name, data) in files {
-        zip.start_file(*name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        zip.write_all(data).unwrap();
-    }
-    zip.finish().unwrap();
+    std::fs::write(path, archives::zip_bytes(files)).unwrap();
 }
 
 struct Fixtures {
@@ -157,10 +139,10 @@ fn scan_of_one_archive_prints_one_json_object_per_the_contract() {
     let sha = r["sha256"].as_str().unwrap();
     assert_eq!(sha.len(), 64);
     assert_eq!(r["artifact"]["sha256"], sha);
-    // No detection yet: never a made-up verdict.
-    assert!(r["verdict"].is_null());
-    assert!(r["score"].is_null());
-    assert_eq!(r["findings"], Value::Array(vec![]));
+    assert!(["benign", "suspicious", "malicious"].contains(&r["verdict"].as_str().unwrap()));
+    let score = r["score"].as_f64().unwrap();
+    assert!((0.0..=10.0).contains(&score));
+    assert!(r["findings"].is_array());
     assert!(r["error"].is_null());
     assert!(r["duration_ms"].is_u64());
     assert_eq!(hook_triggers(&r), ["npm-postinstall"]);
@@ -334,7 +316,7 @@ fn unreachable_registry_is_an_error_with_its_code() {
 }
 
 #[test]
-fn text_output_names_hooks_and_says_there_is_no_verdict_yet() {
+fn text_output_names_hooks_and_the_verdict() {
     let fx = Fixtures::new();
     let npm = fx.npm();
     let out = ossprey(&["scan", npm.to_str().unwrap()], &fx.cache());
@@ -343,7 +325,8 @@ fn text_output_names_hooks_and_says_there_is_no_verdict_yet() {
     assert!(text.contains("package   npm evil-helper 1.0.0"), "{text}");
     assert!(text.contains("npm-postinstall"), "{text}");
     assert!(text.contains("node setup.js"), "{text}");
-    assert!(text.contains("not judged"), "{text}");
+    assert!(text.contains("  verdict   "), "{text}");
+    assert!(text.contains("/10)"), "{text}");
 }
 
 #[test]
@@ -365,23 +348,77 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
-fn fail_on_without_verdicts_does_not_fail() {
+fn huge_http_timeout_is_a_usage_error_not_a_panic() {
     let fx = Fixtures::new();
-    let npm = fx.npm();
     let out = ossprey(
-        &[
-            "scan",
-            npm.to_str().unwrap(),
-            "--fail-on",
-            "suspicious",
-            "-q",
-        ],
+        &["scan", "pypi:six@1.16.0", "--http-timeout", "1e30"],
         &fx.cache(),
     );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--http-timeout"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+#[cfg(unix)]
+fn device_file_target_is_an_error_not_an_endless_read() {
+    let fx = Fixtures::new();
+    let out = ossprey(&["scan", "/dev/zero", "--format", "json"], &fx.cache());
+    assert_eq!(out.status.code(), Some(2));
+    let r = json(&out);
+    assert_eq!(r["error"]["code"], "io");
+    assert!(r["verdict"].is_null());
+}
+
+#[test]
+fn fail_on_exits_1_only_when_a_verdict_reaches_the_level() {
+    let fx = Fixtures::new();
+    let benign = fx.path("plain-1.0.tar.gz");
+    tar_gz(
+        &benign,
+        &[
+            ("plain-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: plain\nVersion: 1.0\nSummary: adds numbers\n"),
+            ("plain-1.0/pyproject.toml", b"[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n"),
+            ("plain-1.0/plain/__init__.py", b"def add(a, b):\n    return a + b\n"),
+        ],
+    );
+    let evil = fx.path("evil-1.0.tar.gz");
+    tar_gz(
+        &evil,
+        &[
+            ("evil-1.0/PKG-INFO", b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n"),
+            (
+                "evil-1.0/setup.py",
+                b"import base64\nfrom setuptools import setup\nexec(base64.b64decode('cHJpbnQoMSk='))\nsetup(name='evil')\n",
+            ),
+        ],
+    );
+    let run = |target: &Path, level: &str| {
+        ossprey(
+            &["scan", target.to_str().unwrap(), "--fail-on", level, "-q"],
+            &fx.cache(),
+        )
+    };
+    let out = run(&benign, "suspicious");
     assert_eq!(
         out.status.code(),
         Some(0),
-        "no verdict can reach a threshold"
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
     assert!(out.stderr.is_empty());
+    let out = run(&evil, "malicious");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = ossprey(&["scan", evil.to_str().unwrap(), "-q"], &fx.cache());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "without --fail-on a verdict never changes the exit status"
+    );
 }

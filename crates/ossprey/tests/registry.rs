@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use ossprey_testkit::archives::{gzip, sha256_hex, tar_bytes};
 use ossprey_testkit::{FakeServer, Reply};
 use serde_json::{Value, json};
-use sha2::Digest;
+use sha2::Digest as _;
 
 fn ossprey(args: &[&str], cache: &Path, server: &FakeServer) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ossprey"))
@@ -28,33 +29,6 @@ fn report(out: &Output) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn tar_bytes(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    for (name, data) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(data.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, name, *data).unwrap();
-    }
-    tar.into_inner().unwrap()
-}
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(data).unwrap();
-    gz.finish().unwrap()
-}
-
-fn sha256_hex(data: &[u8]) -> String {
-    hex(&sha2::Sha256::digest(data))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sdist() -> Vec<u8> {

@@ -94,21 +94,47 @@ pub struct Seen {
     pub depth: u32,
 }
 
+impl Seen {
+    pub fn of(e: &Entry<'_>) -> Self {
+        Self {
+            path: e.path.to_owned(),
+            kind: e.kind.clone(),
+            len: e.data.len(),
+            depth: e.depth,
+        }
+    }
+}
+
+pub fn symlink_to(target: &str) -> EntryKind {
+    EntryKind::Symlink {
+        target: target.to_owned(),
+    }
+}
+
+pub fn hardlink_to(target: &str) -> EntryKind {
+    EntryKind::Hardlink {
+        target: target.to_owned(),
+    }
+}
+
 pub fn read(
     format: Format,
     bytes: &[u8],
     limits: &Limits,
 ) -> (Vec<Seen>, Result<Summary, ArchiveError>) {
+    read_as("test-archive", format, bytes, limits)
+}
+
+/// [`read`] with the archive's name (single-file gzip takes its entry name from it).
+pub fn read_as(
+    name: &str,
+    format: Format,
+    bytes: &[u8],
+    limits: &Limits,
+) -> (Vec<Seen>, Result<Summary, ArchiveError>) {
     let mut seen = Vec::new();
-    let result = read_bytes("test-archive", bytes, format, limits, &mut |e: Entry<
-        '_,
-    >| {
-        seen.push(Seen {
-            path: e.path.to_owned(),
-            kind: e.kind.clone(),
-            len: e.data.len(),
-            depth: e.depth,
-        });
+    let result = read_bytes(name, bytes, format, limits, &mut |e| {
+        seen.push(Seen::of(&e));
         Ok(())
     });
     (seen, result)

@@ -2,7 +2,7 @@
 //! `setup.cfg`, and the code pip runs: `setup.py`, its `cmdclass`, `.pth`
 //! files and custom build backends.
 
-use ossprey_model::{Dependency, HookTrigger, InstallHook, ManifestFacts};
+use ossprey_model::{Dependency, FileKind, HookTrigger, InstallHook, ManifestFacts};
 
 use super::{excerpt, read_text};
 use crate::PackageFiles;
@@ -90,15 +90,21 @@ pub(super) fn extract(files: &PackageFiles, facts: &mut ManifestFacts) {
         }
     }
 
+    // Only the `import` lines of a `.pth` run; a `.pth` that only lists paths
+    // executes nothing and is not a hook. Classification saw the whole file
+    // (kind `python` means an import line), even when its content was not kept.
     for entry in files.entries() {
         if entry.link.is_none() && entry.path.to_ascii_lowercase().ends_with(".pth") {
-            let imports = files.content(&entry.path).is_some_and(pth_has_import_line);
-            facts.install_hooks.push(InstallHook {
-                trigger: HookTrigger::PthFile,
-                path: entry.path.clone(),
-                command: None,
-                detail: imports.then(|| "contains import lines".to_owned()),
-            });
+            let imports = entry.kind == FileKind::Python
+                || files.content(&entry.path).is_some_and(pth_has_import_line);
+            if imports {
+                facts.install_hooks.push(InstallHook {
+                    trigger: HookTrigger::PthFile,
+                    path: entry.path.clone(),
+                    command: None,
+                    detail: Some("contains import lines".to_owned()),
+                });
+            }
         }
     }
 }
@@ -572,20 +578,23 @@ mod tests {
             facts.manifest_path.as_deref(),
             Some("evil-1.0.dist-info/METADATA")
         );
-        assert_eq!(
-            triggers(&facts),
-            [HookTrigger::PthFile, HookTrigger::PthFile]
-        );
+        assert_eq!(triggers(&facts), [HookTrigger::PthFile]);
         assert_eq!(facts.install_hooks[0].path, "evil_hook.pth");
         assert_eq!(
             facts.install_hooks[0].detail.as_deref(),
             Some("contains import lines")
         );
-        assert_eq!(
-            facts.install_hooks[1].path,
-            "evil-1.0.data/purelib/paths.pth"
-        );
-        assert_eq!(facts.install_hooks[1].detail, None);
+    }
+
+    #[test]
+    fn pth_listing_only_paths_is_not_an_install_hook() {
+        let facts = pypi(&[
+            ("x-1.0.dist-info/METADATA", "Name: x\nVersion: 1.0\n"),
+            ("x-nspkg.pth", "/opt/x\n# import nothing\n"),
+            ("hidden.pth", "/opt/y\rimport os; os.system('id')\n"),
+        ]);
+        assert_eq!(triggers(&facts), [HookTrigger::PthFile]);
+        assert_eq!(facts.install_hooks[0].path, "hidden.pth");
     }
 
     #[test]

@@ -1,74 +1,18 @@
-//! Report output formats: `text` for people, `json` and `jsonl` for programs.
+//! The `text` format: one block per target, findings grouped by severity.
 
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter, Stdout, Write};
+use std::io::{self, Write};
 
-use ossprey_model::{FileEntry, FileKind, Report};
-
-use crate::cli::Format;
+use ossprey_model::{Evidence, FileEntry, FileKind, Finding, Report, Severity};
 
 /// Files above this entropy (bits/byte) and size are listed as notable in text output.
 const HIGH_ENTROPY: f32 = 7.2;
 const HIGH_ENTROPY_MIN_SIZE: u64 = 1024;
 
-pub struct Printer {
-    format: Format,
-    list_files: bool,
-    /// `json` with several targets prints one array; track whether it is open.
-    array_started: bool,
-    targets: usize,
-    out: BufWriter<Stdout>,
-}
-
-impl Printer {
-    pub fn new(format: Format, list_files: bool, targets: usize) -> Self {
-        Self {
-            format,
-            list_files,
-            array_started: false,
-            targets,
-            out: BufWriter::new(io::stdout()),
-        }
-    }
-
-    pub fn print(&mut self, report: &Report) -> io::Result<()> {
-        match self.format {
-            Format::Jsonl => {
-                serde_json::to_writer(&mut self.out, report)?;
-                writeln!(self.out)?;
-            }
-            Format::Json if self.targets == 1 => {
-                serde_json::to_writer_pretty(&mut self.out, report)?;
-                writeln!(self.out)?;
-            }
-            Format::Json => {
-                self.out
-                    .write_all(if self.array_started { b",\n" } else { b"[\n" })?;
-                self.array_started = true;
-                serde_json::to_writer_pretty(&mut self.out, report)?;
-            }
-            Format::Text => write_text(&mut self.out, report, self.list_files)?,
-        }
-        // Flush per report so long batches stream to pipes.
-        self.out.flush()
-    }
-
-    pub fn finish(&mut self) -> io::Result<()> {
-        if self.format == Format::Json && self.targets != 1 {
-            self.out.write_all(if self.array_started {
-                b"\n]\n"
-            } else {
-                b"[]\n"
-            })?;
-        }
-        self.out.flush()
-    }
-}
-
-fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<()> {
-    writeln!(out, "{}", r.target)?;
+pub fn write_report(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<()> {
+    writeln!(out, "{}", clean(&r.target))?;
     if let Some(err) = &r.error {
-        writeln!(out, "  error [{}]: {}", err.code, err.message)?;
+        writeln!(out, "  error [{}]: {}", err.code, clean(&err.message))?;
         writeln!(out)?;
         return Ok(());
     }
@@ -77,8 +21,8 @@ fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<
             out,
             "  package   {} {} {}",
             p.ecosystem,
-            p.name,
-            p.version.as_deref().unwrap_or("(no version)")
+            clean(&p.name),
+            clean(p.version.as_deref().unwrap_or("(no version)"))
         )?;
     } else {
         writeln!(out, "  package   (ecosystem not recognised)")?;
@@ -91,24 +35,28 @@ fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<
                 verified_digest,
                 ..
             } => {
-                format!("{url} (verified {})", short_digest(verified_digest))
+                format!(
+                    "{} (verified {})",
+                    clean(url),
+                    short_digest(verified_digest)
+                )
             }
-            ossprey_model::ArtifactSource::File { path } => path.clone(),
-            ossprey_model::ArtifactSource::Directory { path } => format!("{path}/ (directory)"),
+            ossprey_model::ArtifactSource::File { path } => clean(path),
+            ossprey_model::ArtifactSource::Directory { path } => {
+                format!("{}/ (directory)", clean(path))
+            }
         };
         writeln!(out, "  source    {from}, {}", human_bytes(a.size))?;
     }
     match r.verdict {
         Some(v) => writeln!(
             out,
-            "  verdict   {v} (score {:.1})",
+            "  verdict   {v} (score {:.1}/10)",
             r.score.unwrap_or_default()
         )?,
-        None => writeln!(
-            out,
-            "  verdict   not judged (no detection rules in this version)"
-        )?,
+        None => writeln!(out, "  verdict   not judged")?,
     }
+    write_findings(out, r)?;
     if let Some(inv) = &r.inventory {
         let mut kinds: BTreeMap<FileKind, usize> = BTreeMap::new();
         for f in &inv.files {
@@ -136,7 +84,7 @@ fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<
             for h in &m.install_hooks {
                 let trigger = serde_json::to_value(h.trigger).ok();
                 let trigger = trigger.as_ref().and_then(|v| v.as_str()).unwrap_or("?");
-                write!(out, "    {trigger:<22} {}", h.path)?;
+                write!(out, "    {trigger:<22} {}", clean(&h.path))?;
                 if let Some(cmd) = &h.command {
                     write!(out, "  `{}`", one_line(cmd, 100))?;
                 }
@@ -147,7 +95,7 @@ fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<
             }
         }
         for problem in &m.problems {
-            writeln!(out, "  manifest problem: {problem}")?;
+            writeln!(out, "  manifest problem: {}", clean(problem))?;
         }
     }
     if let Some(inv) = &r.inventory {
@@ -164,7 +112,13 @@ fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<
         if !inv.notes.is_empty() {
             writeln!(out, "  archive notes:")?;
             for n in &inv.notes {
-                writeln!(out, "    {:<18} {}: {}", n.kind, n.path, n.message)?;
+                writeln!(
+                    out,
+                    "    {:<18} {}: {}",
+                    clean(&n.kind),
+                    clean(&n.path),
+                    clean(&n.message)
+                )?;
             }
         }
         if list_files {
@@ -177,6 +131,84 @@ fn write_text(out: &mut impl Write, r: &Report, list_files: bool) -> io::Result<
     writeln!(out)
 }
 
+/// Findings grouped by severity, most severe first, each with its evidence.
+fn write_findings(out: &mut impl Write, r: &Report) -> io::Result<()> {
+    if r.findings.is_empty() && r.suppressed.is_empty() {
+        if r.verdict.is_some() {
+            writeln!(out, "  findings  none")?;
+        }
+        return Ok(());
+    }
+    let mut by_severity: BTreeMap<std::cmp::Reverse<Severity>, Vec<&Finding>> = BTreeMap::new();
+    for f in &r.findings {
+        by_severity
+            .entry(std::cmp::Reverse(f.severity))
+            .or_default()
+            .push(f);
+    }
+    for (std::cmp::Reverse(severity), findings) in by_severity {
+        writeln!(
+            out,
+            "  {} ({}):",
+            severity_name(severity).to_uppercase(),
+            findings.len()
+        )?;
+        for f in findings {
+            writeln!(
+                out,
+                "    [{}] {} ({})",
+                clean(&f.rule),
+                clean(&f.message),
+                f.category
+            )?;
+            write_evidence(out, &f.evidence)?;
+        }
+    }
+    if !r.suppressed.is_empty() {
+        writeln!(
+            out,
+            "  suppressed by your allowlist ({}):",
+            r.suppressed.len()
+        )?;
+        for s in &r.suppressed {
+            writeln!(
+                out,
+                "    [{}] {} — reason: {}",
+                clean(&s.finding.rule),
+                clean(&s.finding.message),
+                clean(&s.reason)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn write_evidence(out: &mut impl Write, e: &Evidence) -> io::Result<()> {
+    if let Some(file) = &e.file {
+        match e.line {
+            Some(line) => write!(out, "        at {}:{line}", clean(file))?,
+            None => write!(out, "        in {}", clean(file))?,
+        }
+        if let Some(snippet) = &e.snippet {
+            write!(out, ": {}", one_line(snippet, 120))?;
+        }
+        writeln!(out)?;
+    } else if let Some(snippet) = &e.snippet {
+        writeln!(out, "        {}", one_line(snippet, 120))?;
+    }
+    Ok(())
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Low => "low",
+        Severity::Medium => "medium",
+        Severity::High => "high",
+        Severity::Critical => "critical",
+    }
+}
+
 fn write_file_line(out: &mut impl Write, f: &FileEntry) -> io::Result<()> {
     write!(
         out,
@@ -185,13 +217,13 @@ fn write_file_line(out: &mut impl Write, f: &FileEntry) -> io::Result<()> {
         kind_name(f.kind),
         f.entropy,
         f.sha256.get(..12).unwrap_or(&f.sha256),
-        f.path
+        clean(&f.path)
     )?;
     if let Some(link) = &f.link {
         write!(
             out,
             " -> {}{}",
-            link.target,
+            clean(&link.target),
             if link.escapes {
                 "  (points outside the package)"
             } else {
@@ -223,6 +255,18 @@ fn short_digest(d: &str) -> String {
         Some((i, _)) => format!("{}…", &d[..i]),
         None => d.to_owned(),
     }
+}
+
+/// Text from a package (paths, names, link targets, messages quoting them) with
+/// control characters replaced, so that an entry named `x\n  install hooks: none`
+/// or carrying terminal escape sequences cannot forge or hide report lines.
+fn clean(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
 }
 
 fn one_line(s: &str, max: usize) -> String {
@@ -259,6 +303,36 @@ mod tests {
         assert_eq!(human_bytes(0), "0 B");
         assert_eq!(human_bytes(2048), "2.0 KiB");
         assert_eq!(human_bytes(5 << 20), "5.0 MiB");
+    }
+
+    #[test]
+    fn text_output_neutralises_control_characters_in_package_paths() {
+        let mut r = Report::new("x.tgz");
+        r.inventory = Some(ossprey_model::Inventory {
+            file_count: 1,
+            total_bytes: 0,
+            files: vec![FileEntry {
+                path: "a\n  install hooks: none\x1b[2J".into(),
+                size: 0,
+                sha256: String::new(),
+                kind: FileKind::Elf,
+                entropy: 0.0,
+                executable: false,
+                link: None,
+            }],
+            notes: Vec::new(),
+        });
+        let mut out = Vec::new();
+        write_report(&mut out, &r, true).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains('\x1b'), "{text:?}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start() == "install hooks: none"),
+            "{text}"
+        );
+        assert!(text.contains("a\u{fffd}  install hooks: none\u{fffd}[2J"));
     }
 
     #[test]

@@ -1,0 +1,170 @@
+//! The scoring model: findings → a 0–10 score → a verdict.
+//!
+//! 1. Each rule contributes the weight of its most severe finding
+//!    (info 0, low 0.5, medium 1.25, high 3, critical 7), plus 0.25 for each
+//!    further finding of that rule, at most 0.5.
+//! 2. Capabilities combined with an intent add more than either alone, because
+//!    real malware is a chain, and each link alone is common in benign code:
+//!    * credential access + network or exfiltration (at medium or worse): +3
+//!    * an install hook (medium or worse) + execution, network, download or obfuscation: +2
+//!    * obfuscation + execution (medium or worse each): +2
+//! 3. The score is the sum, capped at 10, rounded to one decimal.
+//! 4. `malicious` from [`SCORE_MALICIOUS`] up, `suspicious` from [`SCORE_SUSPICIOUS`], else `benign`.
+//!
+//! So one critical finding is enough for `malicious`, one high finding makes a
+//! package `suspicious`, and two mediums do not — unless they chain.
+
+use std::collections::BTreeMap;
+
+use ossprey_model::{Category, Finding, Severity, Verdict};
+use serde::Serialize;
+
+pub const SCORE_MALICIOUS: f64 = 7.0;
+pub const SCORE_SUSPICIOUS: f64 = 3.0;
+
+/// Findings with their score and verdict.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub score: f64,
+    pub verdict: Verdict,
+}
+
+fn weight(s: Severity) -> f64 {
+    match s {
+        Severity::Info => 0.0,
+        Severity::Low => 0.5,
+        Severity::Medium => 1.25,
+        Severity::High => 3.0,
+        Severity::Critical => 7.0,
+    }
+}
+
+/// Scores findings per the model above. Findings are sorted most severe first.
+pub fn evaluate_findings(mut findings: Vec<Finding>) -> Evaluation {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+    });
+    let mut per_rule: BTreeMap<&str, (Severity, usize)> = BTreeMap::new();
+    for f in &findings {
+        let e = per_rule.entry(f.rule.as_str()).or_insert((f.severity, 0));
+        e.0 = e.0.max(f.severity);
+        e.1 += 1;
+    }
+    let mut score: f64 = per_rule
+        .values()
+        .map(|&(sev, n)| {
+            let extra = if sev >= Severity::Low {
+                (n.saturating_sub(1) as f64 * 0.25).min(0.5)
+            } else {
+                0.0
+            };
+            weight(sev) + extra
+        })
+        .sum();
+
+    let has = |cats: &[Category]| {
+        findings
+            .iter()
+            .any(|f| f.severity >= Severity::Medium && cats.contains(&f.category))
+    };
+    if has(&[Category::CREDENTIAL_ACCESS]) && has(&[Category::NETWORK, Category::EXFILTRATION]) {
+        score += 3.0;
+    }
+    if has(&[Category::INSTALL_HOOK])
+        && has(&[
+            Category::EXECUTION,
+            Category::NETWORK,
+            Category::DOWNLOAD_EXECUTE,
+            Category::OBFUSCATION,
+        ])
+    {
+        score += 2.0;
+    }
+    if has(&[Category::OBFUSCATION]) && has(&[Category::EXECUTION]) {
+        score += 2.0;
+    }
+    let score = (score.min(10.0) * 10.0).round() / 10.0;
+    let verdict = if score >= SCORE_MALICIOUS {
+        Verdict::Malicious
+    } else if score >= SCORE_SUSPICIOUS {
+        Verdict::Suspicious
+    } else {
+        Verdict::Benign
+    };
+    Evaluation {
+        findings,
+        score,
+        verdict,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ossprey_model::Evidence;
+
+    fn f(rule: &str, severity: Severity, category: Category) -> Finding {
+        Finding {
+            rule: rule.into(),
+            severity,
+            category,
+            message: String::new(),
+            evidence: Evidence::default(),
+        }
+    }
+
+    #[test]
+    fn no_findings_is_benign_zero() {
+        let e = evaluate_findings(vec![]);
+        assert_eq!((e.score, e.verdict), (0.0, Verdict::Benign));
+    }
+
+    #[test]
+    fn one_critical_is_malicious_one_high_suspicious_two_mediums_benign() {
+        assert_eq!(
+            evaluate_findings(vec![f("A", Severity::Critical, Category::EXECUTION)]).verdict,
+            Verdict::Malicious
+        );
+        assert_eq!(
+            evaluate_findings(vec![f("A", Severity::High, Category::EXECUTION)]).verdict,
+            Verdict::Suspicious
+        );
+        let two_mediums = vec![
+            f("A", Severity::Medium, Category::METADATA),
+            f("B", Severity::Medium, Category::TYPOSQUATTING),
+        ];
+        assert_eq!(evaluate_findings(two_mediums).verdict, Verdict::Benign);
+    }
+
+    #[test]
+    fn repeated_findings_of_one_rule_add_little() {
+        let many: Vec<Finding> = (0..50)
+            .map(|_| f("A", Severity::Medium, Category::NETWORK))
+            .collect();
+        assert_eq!(evaluate_findings(many).score, 1.8);
+    }
+
+    #[test]
+    fn credential_access_plus_network_chains_to_malicious() {
+        let e = evaluate_findings(vec![
+            f("CRED", Severity::High, Category::CREDENTIAL_ACCESS),
+            f("NET", Severity::Medium, Category::NETWORK),
+        ]);
+        assert_eq!(e.score, 7.3);
+        assert_eq!(e.verdict, Verdict::Malicious);
+        assert_eq!(e.findings[0].rule, "CRED", "most severe first");
+    }
+
+    #[test]
+    fn score_is_capped_at_ten() {
+        let e = evaluate_findings(
+            (0..5)
+                .map(|i| f(&format!("R{i}"), Severity::Critical, Category::EXECUTION))
+                .collect(),
+        );
+        assert_eq!(e.score, 10.0);
+    }
+}

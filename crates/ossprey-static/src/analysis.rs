@@ -1,0 +1,403 @@
+//! Static analysis of a whole package: parse every source file, scan every text
+//! file, and work out **when** each file's code runs.
+//!
+//! The same call weighs far more in code that runs by itself at install time
+//! (`setup.py`, npm lifecycle scripts and the files they run, `.pth` files,
+//! `build.rs`, `extconf.rb`) or at import time (`__init__.py`, a top-level
+//! module, npm `main`) than in a function nobody calls. [`RunsAt`] records that
+//! for every file; rules weigh their findings by it.
+//!
+//! Nothing here executes package code.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ossprey_model::{Ecosystem, FileKind, HookTrigger, ManifestFacts};
+use serde::Serialize;
+
+use crate::PackageFiles;
+use crate::facts::text::TextFacts;
+use crate::facts::{Language, SourceFacts};
+
+/// Files larger than this are scanned as text but not parsed: parse trees of
+/// huge generated files cost memory and never hold anything a text scan misses.
+pub const MAX_PARSE_BYTES: usize = 64 << 20;
+/// How many `require`/`import` hops install- and import-time marking follows.
+const MAX_FOLLOW_DEPTH: usize = 4;
+
+/// When a file's code runs without anyone calling it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunsAt {
+    /// Only when something calls into it.
+    Runtime,
+    /// When the package is imported / required (`__init__.py`, npm `main`).
+    Import,
+    /// When the package is installed or built (setup.py, npm hooks, `.pth`, build.rs, extconf.rb).
+    Install,
+}
+
+/// What static analysis learned about one file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FileAnalysis {
+    pub path: String,
+    pub kind: FileKind,
+    /// Set for files a parser read.
+    pub language: Option<Language>,
+    /// Parser facts (imports, calls, strings), for Python/JavaScript/TypeScript.
+    pub source: Option<SourceFacts>,
+    /// Parser-free facts: URLs, IPs, blobs, obfuscation markers, Unicode tricks.
+    pub text: TextFacts,
+    pub runs_at: RunsAt,
+    /// Why `runs_at` is what it is (`setup.py`, `npm postinstall: node x.js`, `imported by a/b.py`).
+    pub runs_at_reason: Option<String>,
+}
+
+/// Static facts about a whole package.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct StaticFacts {
+    pub files: Vec<FileAnalysis>,
+}
+
+impl StaticFacts {
+    pub fn file(&self, path: &str) -> Option<&FileAnalysis> {
+        self.files.iter().find(|f| f.path == path)
+    }
+}
+
+/// Parses and scans every readable text file of `files` and marks install- and
+/// import-time files.
+pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
+    let mut out = Vec::new();
+    for (entry, data) in files.kept() {
+        if !is_text_kind(entry.kind) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(data);
+        let language = language_of(entry.kind);
+        let source = match language {
+            Some(_) if data.len() > MAX_PARSE_BYTES => None,
+            Some(Language::Python) => Some(crate::facts::python::extract(&entry.path, &text)),
+            Some(Language::Javascript | Language::Typescript) => {
+                Some(crate::facts::js::extract(&entry.path, &text))
+            }
+            None => None,
+        };
+        out.push(FileAnalysis {
+            path: entry.path.clone(),
+            kind: entry.kind,
+            language,
+            source,
+            text: crate::facts::text::scan(&text),
+            runs_at: RunsAt::Runtime,
+            runs_at_reason: None,
+        });
+    }
+    let mut facts = StaticFacts { files: out };
+    mark_run_contexts(&mut facts, files, manifest);
+    facts
+}
+
+fn is_text_kind(kind: FileKind) -> bool {
+    !matches!(
+        kind,
+        FileKind::Elf
+            | FileKind::Pe
+            | FileKind::Macho
+            | FileKind::Wasm
+            | FileKind::JavaClass
+            | FileKind::Archive
+            | FileKind::Image
+            | FileKind::Font
+            | FileKind::Binary
+            | FileKind::Empty
+            | FileKind::Link
+            | FileKind::PythonBytecode
+    )
+}
+
+fn language_of(kind: FileKind) -> Option<Language> {
+    match kind {
+        FileKind::Python => Some(Language::Python),
+        FileKind::Javascript => Some(Language::Javascript),
+        FileKind::Typescript => Some(Language::Typescript),
+        _ => None,
+    }
+}
+
+/// Marks install- and import-time files, following local imports from them.
+fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &ManifestFacts) {
+    let root = files.root().to_owned();
+    let paths: BTreeSet<&str> = facts.files.iter().map(|f| f.path.as_str()).collect();
+    let mut marks: BTreeMap<String, (RunsAt, String)> = BTreeMap::new();
+    let mut mark = |path: &str, at: RunsAt, why: String| {
+        let e = marks.entry(path.to_owned()).or_insert((at, why.clone()));
+        if at > e.0 {
+            *e = (at, why);
+        }
+    };
+
+    for hook in &manifest.install_hooks {
+        match hook.trigger {
+            HookTrigger::NpmPreinstall
+            | HookTrigger::NpmInstall
+            | HookTrigger::NpmPostinstall
+            | HookTrigger::NpmPrepare => {
+                let Some(command) = &hook.command else {
+                    continue;
+                };
+                let trigger = hook_name(hook.trigger);
+                for target in script_targets(command) {
+                    let path = format!("{root}{}", normalize_rel(&target));
+                    if paths.contains(path.as_str()) {
+                        mark(
+                            &path,
+                            RunsAt::Install,
+                            format!("npm {trigger}: {}", crate::facts::snippet(command, 120)),
+                        );
+                    }
+                }
+            }
+            HookTrigger::BindingGyp | HookTrigger::PythonBuildBackend => {}
+            HookTrigger::SetupPy
+            | HookTrigger::SetupPyCmdclass
+            | HookTrigger::PthFile
+            | HookTrigger::BuildRs
+            | HookTrigger::GemExtension => {
+                mark(
+                    &hook.path,
+                    RunsAt::Install,
+                    hook_name(hook.trigger).to_owned(),
+                );
+            }
+        }
+    }
+
+    match manifest.ecosystem {
+        Some(Ecosystem::Pypi) => {
+            for f in &facts.files {
+                if f.kind != FileKind::Python {
+                    continue;
+                }
+                let Some(rel) = f.path.strip_prefix(root.as_str()) else {
+                    continue;
+                };
+                let rel = rel.strip_prefix("src/").unwrap_or(rel);
+                let parts: Vec<&str> = rel.split('/').collect();
+                let is_package_init = parts.len() == 2 && parts[1] == "__init__.py";
+                let is_top_module = parts.len() == 1
+                    && rel.ends_with(".py")
+                    && !matches!(
+                        rel,
+                        "setup.py" | "conftest.py" | "noxfile.py" | "fabfile.py" | "tasks.py"
+                    );
+                if (is_package_init || is_top_module) && !rel.starts_with("test") {
+                    mark(
+                        &f.path,
+                        RunsAt::Import,
+                        "imported with the package".to_owned(),
+                    );
+                }
+            }
+        }
+        Some(Ecosystem::Npm) => {
+            let main = npm_main(files, &root);
+            if let Some(main) = main.iter().find(|p| paths.contains(p.as_str())) {
+                mark(main, RunsAt::Import, "npm main".to_owned());
+            }
+        }
+        Some(Ecosystem::Rubygems) => {
+            if let Some(name) = &manifest.name {
+                let lib = format!("data.tar.gz!/lib/{name}.rb");
+                if paths.contains(lib.as_str()) {
+                    mark(&lib, RunsAt::Import, "gem entry point".to_owned());
+                }
+            }
+        }
+        Some(Ecosystem::Crates) | None => {}
+    }
+
+    // Follow local imports from install- and import-time files.
+    let mut frontier: Vec<(String, usize)> = marks.keys().map(|p| (p.clone(), 0)).collect();
+    while let Some((path, depth)) = frontier.pop() {
+        if depth >= MAX_FOLLOW_DEPTH {
+            continue;
+        }
+        let Some((at, _)) = marks.get(&path).cloned() else {
+            continue;
+        };
+        let Some(file) = facts.files.iter().find(|f| f.path == path) else {
+            continue;
+        };
+        let Some(source) = &file.source else { continue };
+        for import in &source.imports {
+            if import.dynamic {
+                continue;
+            }
+            for candidate in local_module_paths(
+                &path,
+                &root,
+                &import.module,
+                import.member.as_deref(),
+                file.language,
+            ) {
+                if !paths.contains(candidate.as_str()) {
+                    continue;
+                }
+                let better = marks
+                    .get(&candidate)
+                    .is_none_or(|(existing, _)| at > *existing);
+                if better {
+                    marks.insert(candidate.clone(), (at, format!("imported by {path}")));
+                    frontier.push((candidate, depth + 1));
+                }
+            }
+        }
+    }
+
+    for f in &mut facts.files {
+        if let Some((at, why)) = marks.remove(&f.path) {
+            f.runs_at = at;
+            f.runs_at_reason = Some(why);
+        }
+    }
+}
+
+fn hook_name(trigger: HookTrigger) -> &'static str {
+    match trigger {
+        HookTrigger::NpmPreinstall => "preinstall",
+        HookTrigger::NpmInstall => "install",
+        HookTrigger::NpmPostinstall => "postinstall",
+        HookTrigger::NpmPrepare => "prepare",
+        HookTrigger::BindingGyp => "binding.gyp",
+        HookTrigger::SetupPy => "setup.py",
+        HookTrigger::SetupPyCmdclass => "setup.py cmdclass",
+        HookTrigger::PthFile => ".pth file",
+        HookTrigger::PythonBuildBackend => "build backend",
+        HookTrigger::BuildRs => "build.rs",
+        HookTrigger::GemExtension => "gem extension",
+    }
+}
+
+/// Script files an npm lifecycle command runs: `node x.js`, `sh ./x.sh`, `python x.py`.
+fn script_targets(command: &str) -> Vec<String> {
+    crate::facts::shell::parse(command)
+        .commands
+        .iter()
+        .filter_map(|c| {
+            let program = c.argv.first()?.rsplit('/').next()?.to_owned();
+            let interpreter = matches!(
+                program.as_str(),
+                "node"
+                    | "nodejs"
+                    | "sh"
+                    | "bash"
+                    | "zsh"
+                    | "dash"
+                    | "python"
+                    | "python3"
+                    | "ruby"
+                    | "perl"
+                    | "tsx"
+                    | "ts-node"
+            );
+            if !interpreter {
+                // `./install.sh` run directly.
+                let arg0 = c.argv.first()?;
+                return (arg0.starts_with("./") || arg0.contains('/') && !arg0.starts_with('/'))
+                    .then(|| arg0.clone());
+            }
+            c.argv.iter().skip(1).find(|a| !a.starts_with('-')).cloned()
+        })
+        .collect()
+}
+
+fn normalize_rel(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// npm's entry point: `main` from package.json, else `index.js`.
+fn npm_main(files: &PackageFiles, root: &str) -> Vec<String> {
+    let main = files
+        .content(&format!("{root}package.json"))
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|v| v.get("main").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "index.js".to_owned());
+    let base = format!("{root}{}", normalize_rel(&main));
+    vec![
+        base.clone(),
+        format!("{base}.js"),
+        format!("{base}/index.js"),
+    ]
+}
+
+/// Files a local import may refer to.
+fn local_module_paths(
+    from: &str,
+    root: &str,
+    module: &str,
+    member: Option<&str>,
+    language: Option<Language>,
+) -> Vec<String> {
+    let dir = from.rsplit_once('/').map_or("", |(d, _)| d);
+    match language {
+        Some(Language::Javascript | Language::Typescript) => {
+            if !(module.starts_with("./") || module.starts_with("../")) {
+                return Vec::new();
+            }
+            let base = normalize_rel(&format!("{dir}/{module}"));
+            ["", ".js", ".cjs", ".mjs", ".ts", "/index.js"]
+                .iter()
+                .map(|ext| format!("{base}{ext}"))
+                .collect()
+        }
+        Some(Language::Python) => {
+            let (base_dir, rest) = if let Some(stripped) = module.strip_prefix('.') {
+                // `.x` is relative to the importing file's package; each extra dot climbs one level.
+                let ups = stripped.chars().take_while(|&c| c == '.').count();
+                let mut d = dir.to_owned();
+                for _ in 0..ups {
+                    d = d
+                        .rsplit_once('/')
+                        .map_or(String::new(), |(p, _)| p.to_owned());
+                }
+                (d, stripped.trim_start_matches('.').to_owned())
+            } else {
+                (root.trim_end_matches('/').to_owned(), module.to_owned())
+            };
+            let mut out = Vec::new();
+            let mut names = vec![rest.clone()];
+            if let Some(m) = member {
+                names.push(if rest.is_empty() {
+                    m.to_owned()
+                } else {
+                    format!("{rest}.{m}")
+                });
+            }
+            for name in names {
+                let rel = name.replace('.', "/");
+                for prefix in [base_dir.clone(), format!("{}/src", base_dir)] {
+                    let p = if rel.is_empty() {
+                        prefix.clone()
+                    } else {
+                        format!("{prefix}/{rel}")
+                    };
+                    let p = p.trim_start_matches('/').to_owned();
+                    out.push(format!("{p}.py"));
+                    out.push(format!("{p}/__init__.py"));
+                }
+            }
+            out
+        }
+        None => Vec::new(),
+    }
+}
