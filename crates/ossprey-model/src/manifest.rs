@@ -14,6 +14,15 @@ pub struct ManifestFacts {
     pub manifest_path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Project home page, as declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    /// Source repository URL, as declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Author or authors (names and/or emails), as declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     /// Code that runs when the package is installed or built.
     pub install_hooks: Vec<InstallHook>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

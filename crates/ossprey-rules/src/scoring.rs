@@ -6,7 +6,11 @@
 //! 2. Capabilities combined with an intent add more than either alone, because
 //!    real malware is a chain, and each link alone is common in benign code:
 //!    * credential access + network or exfiltration (at medium or worse): +3
-//!    * an install hook (medium or worse) + execution, network, download or obfuscation: +2
+//!    * an install hook + execution, network, download or obfuscation: +2, when the
+//!      hook finding is low or worse and the capability high or worse, or both are
+//!      medium or worse
+//!    * typosquatting or dependency confusion (low or worse) + a high execution,
+//!      network, download, obfuscation, exfiltration or credential finding: +2
 //!    * obfuscation + execution (medium or worse each): +2
 //! 3. The score is the sum, capped at 10, rounded to one decimal.
 //! 4. `malicious` from [`SCORE_MALICIOUS`] up, `suspicious` from [`SCORE_SUSPICIOUS`], else `benign`.
@@ -73,20 +77,46 @@ pub fn evaluate_findings(mut findings: Vec<Finding>) -> Evaluation {
     if has(&[Category::CREDENTIAL_ACCESS]) && has(&[Category::NETWORK, Category::EXFILTRATION]) {
         score += 3.0;
     }
-    if has(&[Category::INSTALL_HOOK])
-        && has(&[
-            Category::EXECUTION,
-            Category::NETWORK,
-            Category::DOWNLOAD_EXECUTE,
-            Category::OBFUSCATION,
-        ])
+    let has_at = |min: Severity, cats: &[Category]| {
+        findings
+            .iter()
+            .any(|f| f.severity >= min && cats.contains(&f.category))
+    };
+    let capability = [
+        Category::EXECUTION,
+        Category::NETWORK,
+        Category::DOWNLOAD_EXECUTE,
+        Category::OBFUSCATION,
+    ];
+    // An install hook makes a capability run on every install: any declared hook
+    // with a high capability finding, or a medium hook finding with a medium one.
+    if (has_at(Severity::Low, &[Category::INSTALL_HOOK]) && has_at(Severity::High, &capability))
+        || (has(&[Category::INSTALL_HOOK]) && has(&capability))
+    {
+        score += 2.0;
+    }
+    // A name chosen to be mistaken for another package (typosquat, dependency
+    // confusion) that also does something dangerous.
+    let dangerous = [
+        Category::EXECUTION,
+        Category::NETWORK,
+        Category::DOWNLOAD_EXECUTE,
+        Category::OBFUSCATION,
+        Category::EXFILTRATION,
+        Category::CREDENTIAL_ACCESS,
+    ];
+    if has_at(
+        Severity::Low,
+        &[Category::TYPOSQUATTING, Category::DEPENDENCY_CONFUSION],
+    ) && has_at(Severity::High, &dangerous)
     {
         score += 2.0;
     }
     if has(&[Category::OBFUSCATION]) && has(&[Category::EXECUTION]) {
         score += 2.0;
     }
-    let score = (score.min(10.0) * 10.0).round() / 10.0;
+    // `+ 0.0` turns the -0.0 that an empty float sum gives into 0.0.
+    let score = (score.clamp(0.0, 10.0) * 10.0).round() / 10.0 + 0.0;
     let verdict = if score >= SCORE_MALICIOUS {
         Verdict::Malicious
     } else if score >= SCORE_SUSPICIOUS {
@@ -120,6 +150,10 @@ mod tests {
     fn no_findings_is_benign_zero() {
         let e = evaluate_findings(vec![]);
         assert_eq!((e.score, e.verdict), (0.0, Verdict::Benign));
+        assert!(
+            e.score.is_sign_positive(),
+            "score of a clean package prints as 0.0, not -0.0"
+        );
     }
 
     #[test]
@@ -156,6 +190,30 @@ mod tests {
         assert_eq!(e.score, 7.3);
         assert_eq!(e.verdict, Verdict::Malicious);
         assert_eq!(e.findings[0].rule, "CRED", "most severe first");
+    }
+
+    #[test]
+    fn a_low_install_hook_chains_only_with_a_high_capability() {
+        let hook = f("HOOK", Severity::Low, Category::INSTALL_HOOK);
+        let medium = evaluate_findings(vec![
+            hook.clone(),
+            f("NET", Severity::Medium, Category::NETWORK),
+        ]);
+        assert_eq!(medium.score, 1.8, "no chain: {medium:?}");
+        let high = evaluate_findings(vec![hook, f("NET", Severity::High, Category::NETWORK)]);
+        assert_eq!(high.score, 5.5);
+    }
+
+    #[test]
+    fn a_typosquat_that_also_runs_code_chains() {
+        let e = evaluate_findings(vec![
+            f("SQUAT", Severity::Low, Category::TYPOSQUATTING),
+            f("OBF", Severity::High, Category::OBFUSCATION),
+            f("EXEC", Severity::Medium, Category::EXECUTION),
+        ]);
+        // 0.5 + 3 + 1.25, obfuscation+execution +2, typosquat+high obfuscation +2
+        assert_eq!(e.score, 8.8);
+        assert_eq!(e.verdict, Verdict::Malicious);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RulesFormat};
 
 /// Every target was analysed and no `--fail-on` threshold was reached.
 const EXIT_OK: u8 = 0;
@@ -36,6 +36,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
+        Command::Rules(args) => {
+            print_rules(args.format)?;
+            Ok(EXIT_OK)
+        }
         Command::Scan(args) => {
             let outcome = pipeline::scan_all(&args)?;
             Ok(if outcome.errors > 0 {
@@ -47,4 +51,43 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+fn print_rules(format: RulesFormat) -> anyhow::Result<()> {
+    let rules = ossprey_rules::rules::all();
+    let mut out = std::io::stdout().lock();
+    match format {
+        RulesFormat::Text => {
+            for r in rules {
+                writeln!(
+                    out,
+                    "{:<34} {:<22} {}",
+                    r.id(),
+                    r.category().as_str(),
+                    r.summary()
+                )?;
+            }
+        }
+        RulesFormat::Json => {
+            let list: Vec<serde_json::Value> = rules
+                .iter()
+                .map(|r| serde_json::json!({"id": r.id(), "category": r.category().as_str(), "summary": r.summary()}))
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        }
+        RulesFormat::Markdown => {
+            writeln!(out, "| rule | category | detects |\n|---|---|---|")?;
+            for r in rules {
+                writeln!(
+                    out,
+                    "| `{}` | {} | {} |",
+                    r.id(),
+                    r.category().as_str(),
+                    r.summary()
+                )?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -422,3 +422,25 @@ fn fail_on_exits_1_only_when_a_verdict_reaches_the_level() {
         "without --fail-on a verdict never changes the exit status"
     );
 }
+
+#[test]
+fn rules_are_listed_and_docs_rules_md_is_current() {
+    let fx = Fixtures::new();
+    let out = ossprey(&["rules", "--format", "json"], &fx.cache());
+    assert_eq!(out.status.code(), Some(0));
+    let rules: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = rules.as_array().unwrap();
+    assert!(rules.len() >= 40, "{} rules", rules.len());
+    for r in rules {
+        assert!(
+            !r["id"].as_str().unwrap().is_empty() && !r["summary"].as_str().unwrap().is_empty()
+        );
+    }
+    let markdown = ossprey(&["rules", "--format", "markdown"], &fx.cache()).stdout;
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
+    let committed = std::fs::read_to_string(&docs).unwrap_or_default();
+    assert!(
+        committed.contains(String::from_utf8(markdown).unwrap().trim()),
+        "docs/rules.md is stale: regenerate with `cargo run -q -- rules --format markdown` into it"
+    );
+}

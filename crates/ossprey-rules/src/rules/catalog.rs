@@ -162,3 +162,43 @@ pub const NETWORK: &[&str] = &[
 pub fn is(list: &[&str], callee: &str) -> bool {
     list.contains(&callee)
 }
+
+/// Writing, copying or moving files, and writing the Windows registry.
+pub const WRITE_FILE: &[&str] = &[
+    // Python
+    "open",
+    "io.open",
+    "codecs.open",
+    "?.write",
+    "?.write_text",
+    "?.write_bytes",
+    "?.writelines",
+    "shutil.copy",
+    "shutil.copy2",
+    "shutil.copyfile",
+    "shutil.move",
+    "os.rename",
+    "os.replace",
+    "os.symlink",
+    "urllib.request.urlretrieve",
+    "winreg.SetValueEx",
+    "winreg.SetValue",
+    "winreg.CreateKey",
+    "winreg.CreateKeyEx",
+    "_winreg.SetValueEx",
+    "SetValueEx",
+    "?.SetValueEx",
+    // JavaScript
+    "fs.writeFile",
+    "fs.writeFileSync",
+    "fs.appendFile",
+    "fs.appendFileSync",
+    "fs.copyFile",
+    "fs.copyFileSync",
+    "fs.createWriteStream",
+    "fs.rename",
+    "fs.renameSync",
+    "fs.symlinkSync",
+    "fs.promises.writeFile",
+    "fs.promises.appendFile",
+];

@@ -1,8 +1,19 @@
 //! The rule registry. One file per rule, grouped in one directory per area;
 //! each directory's `mod.rs` lists its rules in `RULES`.
 
+pub mod archive;
+pub mod binary;
 pub mod catalog;
+pub mod credentials;
+pub mod cryptomining;
+pub mod destruction;
 pub mod execution;
+pub mod metadata;
+pub mod network;
+pub mod npm;
+pub mod obfuscation;
+pub mod persistence;
+pub mod python;
 
 use std::sync::LazyLock;
 
@@ -14,6 +25,19 @@ pub fn all() -> &'static [&'static dyn Rule] {
 }
 
 static ALL: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
-    let groups: &[&[&'static dyn Rule]] = &[execution::RULES];
+    let groups: &[&[&'static dyn Rule]] = &[
+        execution::RULES,
+        python::RULES,
+        npm::RULES,
+        network::RULES,
+        credentials::RULES,
+        obfuscation::RULES,
+        metadata::RULES,
+        archive::RULES,
+        binary::RULES,
+        persistence::RULES,
+        destruction::RULES,
+        cryptomining::RULES,
+    ];
     groups.iter().flat_map(|g| g.iter().copied()).collect()
 });

@@ -45,6 +45,18 @@ pub(super) fn extract(files: &PackageFiles, facts: &mut ManifestFacts) {
     facts.name = field("name");
     facts.version = field("version");
     facts.description = field("description");
+    facts.homepage = field("homepage");
+    facts.repository = field("repository");
+    facts.author = package
+        .and_then(|p| p.get("authors"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .filter(|a| !a.trim().is_empty());
 
     match package.and_then(|p| p.get("build")) {
         // `build = false` turns off the automatic build.rs.
@@ -152,6 +164,22 @@ mod tests {
         assert_eq!(facts.install_hooks.len(), 1);
         assert_eq!(facts.install_hooks[0].trigger, HookTrigger::BuildRs);
         assert_eq!(facts.install_hooks[0].path, "foo-0.1.0/build.rs");
+    }
+
+    #[test]
+    fn homepage_repository_and_authors() {
+        let text = format!(
+            "{CARGO}homepage = \"https://h.example\"\nrepository = \"https://r.example\"\nauthors = [\"A <a@x>\", \"B\"]\n"
+        );
+        let facts = crates(&[("foo-0.1.0/Cargo.toml", &text)]);
+        assert_eq!(facts.homepage.as_deref(), Some("https://h.example"));
+        assert_eq!(facts.repository.as_deref(), Some("https://r.example"));
+        assert_eq!(facts.author.as_deref(), Some("A <a@x>, B"));
+        let facts = crates(&[("foo-0.1.0/Cargo.toml", CARGO)]);
+        assert_eq!(
+            (facts.homepage, facts.repository, facts.author),
+            (None, None, None)
+        );
     }
 
     #[test]

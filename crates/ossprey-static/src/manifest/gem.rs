@@ -28,6 +28,9 @@ pub(super) fn extract(files: &PackageFiles, facts: &mut ManifestFacts) {
             facts.name = spec.name;
             facts.version = spec.version;
             facts.description = spec.summary.or(spec.description);
+            facts.homepage = spec.homepage;
+            facts.repository = spec.repository;
+            facts.author = Some(spec.authors.join(", ")).filter(|a| !a.trim().is_empty());
             facts.dependencies = spec.dependencies;
             extensions = spec.extensions;
         }
@@ -67,6 +70,10 @@ struct Gemspec {
     version: Option<String>,
     summary: Option<String>,
     description: Option<String>,
+    homepage: Option<String>,
+    /// `metadata: source_code_uri`.
+    repository: Option<String>,
+    authors: Vec<String>,
     extensions: Vec<String>,
     dependencies: Vec<Dependency>,
 }
@@ -114,6 +121,13 @@ fn parse_gemspec(text: &str) -> Gemspec {
             "summary" => spec.summary = text_value(value, block),
             "description" => spec.description = text_value(value, block),
             "extensions" => spec.extensions = list_items(value, block),
+            "homepage" => spec.homepage = scalar(value),
+            "authors" => spec.authors = list_items(value, block),
+            "metadata" => {
+                spec.repository = block
+                    .iter()
+                    .find_map(|l| l.trim().strip_prefix("source_code_uri:").and_then(scalar));
+            }
             "dependencies" => spec.dependencies = dependencies(block),
             _ => {}
         }
@@ -356,6 +370,9 @@ test_files: []
         assert_eq!(facts.name.as_deref(), Some("evil-gem"));
         assert_eq!(facts.version.as_deref(), Some("1.2.3"));
         assert_eq!(facts.description.as_deref(), Some("It's evil"));
+        assert_eq!(facts.homepage.as_deref(), Some("https://example.invalid"));
+        assert_eq!(facts.author.as_deref(), Some("Someone"));
+        assert_eq!(facts.repository, None);
         assert_eq!(
             facts.manifest_path.as_deref(),
             Some("metadata.gz!/metadata")

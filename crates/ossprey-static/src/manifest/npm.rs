@@ -47,6 +47,30 @@ pub(super) fn extract(files: &PackageFiles, facts: &mut ManifestFacts) {
     facts.name = string_field(obj, "name");
     facts.version = string_field(obj, "version");
     facts.description = string_field(obj, "description");
+    facts.homepage = string_field(obj, "homepage").filter(|h| !h.trim().is_empty());
+    // `"repository": "user/repo"` or `{ "type": "git", "url": "…" }`; likewise
+    // `author`: `"Name <mail>"` or `{ "name": …, "email": … }`. Blank values are absent.
+    let text_or = |key: &str, inner: &[&str]| {
+        let text = match obj.get(key)? {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) => inner.iter().find_map(|k| o.get(*k).and_then(Value::as_str)),
+            _ => None,
+        };
+        text.map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    facts.repository = text_or("repository", &["url", "directory"]);
+    facts.author = text_or("author", &["name", "email", "url"]).or_else(|| {
+        // No `author`: the first of `contributors` or `maintainers` stands in.
+        ["contributors", "maintainers"].iter().find_map(|key| {
+            obj.get(*key)?.as_array()?.iter().find_map(|c| match c {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(o) => o.get("name").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            })
+        })
+    });
 
     let scripts = obj.get("scripts").and_then(Value::as_object);
     if let Some(scripts) = scripts {
@@ -175,6 +199,27 @@ mod tests {
             &PackageFiles::from_memory(files.iter().copied()),
             Ecosystem::Npm,
         )
+    }
+
+    #[test]
+    fn homepage_repository_and_author_in_their_forms() {
+        let facts = npm(&[(
+            "package/package.json",
+            r#"{"name":"a","homepage":"https://a.example","repository":{"type":"git","url":"git+https://example.invalid/a.git"},"author":{"name":"Ann"}}"#,
+        )]);
+        assert_eq!(facts.homepage.as_deref(), Some("https://a.example"));
+        assert_eq!(
+            facts.repository.as_deref(),
+            Some("git+https://example.invalid/a.git")
+        );
+        assert_eq!(facts.author.as_deref(), Some("Ann"));
+        let facts = npm(&[(
+            "package/package.json",
+            r#"{"name":"a","repository":"user/a","author":"","contributors":[{"name":"Bo"}]}"#,
+        )]);
+        assert_eq!(facts.homepage, None);
+        assert_eq!(facts.repository.as_deref(), Some("user/a"));
+        assert_eq!(facts.author.as_deref(), Some("Bo"));
     }
 
     #[test]

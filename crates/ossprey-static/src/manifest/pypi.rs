@@ -122,6 +122,34 @@ fn core_metadata(text: &str, path: &str, facts: &mut ManifestFacts) {
     facts.name = get("Name");
     facts.version = get("Version");
     facts.description = get("Summary").filter(|s| !s.is_empty());
+    // Old setuptools writes `UNKNOWN` for every field a setup.py left out.
+    let known = |v: String| (!v.is_empty() && !v.eq_ignore_ascii_case("UNKNOWN")).then_some(v);
+    facts.homepage = get("Home-page").and_then(known);
+    // `Project-URL: Source, https://…`: a repository-like label fills `repository`,
+    // the first other one stands in for a missing `Home-page`.
+    for (key, value) in &headers {
+        if !key.eq_ignore_ascii_case("Project-URL") {
+            continue;
+        }
+        let (label, url) = value.split_once(',').unwrap_or(("", value));
+        let Some(url) = known(url.trim().to_owned()) else {
+            continue;
+        };
+        let label = label.trim().to_ascii_lowercase();
+        let repo_like = ["source", "repository", "code", "github", "gitlab"]
+            .iter()
+            .any(|w| label.contains(w));
+        if repo_like && facts.repository.is_none() {
+            facts.repository = Some(url);
+        } else if facts.homepage.is_none() {
+            facts.homepage = Some(url);
+        }
+    }
+    facts.author = get("Author")
+        .and_then(known)
+        .or_else(|| get("Author-email").and_then(known))
+        .or_else(|| get("Maintainer").and_then(known))
+        .or_else(|| get("Maintainer-email").and_then(known));
     if facts.name.is_none() {
         facts.problems.push(format!("{path}: no Name header"));
     }
@@ -222,6 +250,21 @@ fn pyproject(text: &str, path: &str, facts: &mut ManifestFacts) {
         }
         if facts.description.is_none() {
             facts.description = str_at(project, "description");
+        }
+        if facts.homepage.is_none() && facts.repository.is_none() {
+            facts.homepage = project
+                .get("urls")
+                .and_then(toml::Value::as_table)
+                .and_then(|urls| urls.values().find_map(toml::Value::as_str))
+                .map(str::to_owned);
+        }
+        if facts.author.is_none() {
+            facts.author = ["authors", "maintainers"]
+                .iter()
+                .filter_map(|k| project.get(*k).and_then(toml::Value::as_array))
+                .flatten()
+                .filter_map(toml::Value::as_table)
+                .find_map(|a| str_at(a, "name").or_else(|| str_at(a, "email")));
         }
         if !facts.dependencies.iter().any(|d| d.kind != "build") {
             for spec in string_array(project.get("dependencies")) {
@@ -327,6 +370,14 @@ fn setup_cfg(text: &str, path: &str, facts: &mut ManifestFacts) {
     }
     if facts.description.is_none() {
         facts.description = get("metadata", "description").map(str::to_owned);
+    }
+    if facts.homepage.is_none() {
+        facts.homepage = get("metadata", "url").map(str::to_owned);
+    }
+    if facts.author.is_none() {
+        facts.author = get("metadata", "author")
+            .or_else(|| get("metadata", "author_email"))
+            .map(str::to_owned);
     }
     if !facts.dependencies.iter().any(|d| d.kind != "build")
         && let Some(reqs) = get("options", "install_requires")
@@ -514,6 +565,27 @@ mod tests {
             &PackageFiles::from_memory(files.iter().copied()),
             Ecosystem::Pypi,
         )
+    }
+
+    #[test]
+    fn home_page_project_urls_and_author_from_pkg_info() {
+        let facts = pypi(&[(
+            "p-1/PKG-INFO",
+            "Metadata-Version: 2.1\nName: p\nVersion: 1\nHome-page: UNKNOWN\nAuthor: UNKNOWN\n\
+             Author-email: Ann <ann@example.invalid>\nProject-URL: Documentation, https://d.example\n\
+             Project-URL: Source, https://s.example\n\nbody\n",
+        )]);
+        assert_eq!(facts.homepage.as_deref(), Some("https://d.example"));
+        assert_eq!(facts.repository.as_deref(), Some("https://s.example"));
+        assert_eq!(facts.author.as_deref(), Some("Ann <ann@example.invalid>"));
+        let facts = pypi(&[(
+            "p-1/PKG-INFO",
+            "Metadata-Version: 1.0\nName: p\nVersion: 1\nHome-page: UNKNOWN\nAuthor: UNKNOWN\n\n",
+        )]);
+        assert_eq!(
+            (facts.homepage, facts.repository, facts.author),
+            (None, None, None)
+        );
     }
 
     fn triggers(facts: &ManifestFacts) -> Vec<HookTrigger> {

@@ -42,11 +42,11 @@ pub struct MetadataFacts {
     /// The name contains a word such as `internal`, `private` or `corp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_looking_name: Option<InternalName>,
-    /// A manifest was read but declares no meaningful description.
-    ///
-    /// `ManifestFacts` does not carry homepage, repository or author yet, so
-    /// this looks at the description only: missing, blank, equal to the
-    /// name, or a template placeholder.
+    /// A manifest was read but declares nothing about where the package comes
+    /// from: no meaningful description (missing, blank, equal to the name, or
+    /// a template placeholder) AND no homepage or repository AND no author.
+    /// Any one of them is often left out by ordinary packages; all three
+    /// rarely are.
     pub empty_metadata: bool,
     /// Dependencies fetched from a URL, git repository or path instead of the
     /// registry.
@@ -119,7 +119,11 @@ pub fn metadata_facts(package: Option<&PackageRef>, manifest: &ManifestFacts) ->
     }
 
     let manifest_read = manifest.name.is_some() || manifest.manifest_path.is_some();
-    facts.empty_metadata = manifest_read && is_empty_description(manifest, name);
+    facts.empty_metadata = manifest_read
+        && is_empty_description(manifest, name)
+        && is_blank(&manifest.homepage)
+        && is_blank(&manifest.repository)
+        && is_blank(&manifest.author);
 
     if let (Some(pkg), Some(declared)) = (package, manifest.name.as_deref()) {
         let eco = pkg.ecosystem;
@@ -131,6 +135,13 @@ pub fn metadata_facts(package: Option<&PackageRef>, manifest: &ManifestFacts) ->
         }
     }
     facts
+}
+
+fn is_blank(field: &Option<String>) -> bool {
+    field.as_deref().is_none_or(|v| {
+        let v = v.trim();
+        v.is_empty() || v.eq_ignore_ascii_case("unknown") || v.eq_ignore_ascii_case("none")
+    })
 }
 
 fn is_empty_description(manifest: &ManifestFacts, name: Option<&str>) -> bool {
@@ -237,6 +248,25 @@ mod tests {
         assert!(!metadata_facts(None, &m).empty_metadata);
         // No manifest at all is a different problem, not empty metadata.
         assert!(!metadata_facts(None, &ManifestFacts::default()).empty_metadata);
+    }
+
+    #[test]
+    fn a_homepage_repository_or_author_is_not_empty_metadata() {
+        let bare = manifest(Ecosystem::Npm, "thing", "1.0.0", None);
+        assert!(metadata_facts(None, &bare).empty_metadata);
+        let with = |f: fn(&mut ManifestFacts)| {
+            let mut m = bare.clone();
+            f(&mut m);
+            metadata_facts(None, &m).empty_metadata
+        };
+        assert!(!with(|m| m.homepage = Some("https://thing.example".into())));
+        assert!(!with(|m| m.repository = Some("github:me/thing".into())));
+        assert!(!with(|m| m.author = Some("Me <me@example.invalid>".into())));
+        // Blank and `UNKNOWN` values declare nothing.
+        assert!(with(|m| {
+            m.homepage = Some("UNKNOWN".into());
+            m.author = Some("  ".into());
+        }));
     }
 
     #[test]

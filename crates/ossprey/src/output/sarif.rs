@@ -48,18 +48,18 @@ pub fn document(reports: &[Report]) -> Value {
             }));
         }
     }
+    let mut driver = json!({
+        "name": "ossprey",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules.into_values().collect::<Vec<_>>(),
+    });
+    if !env!("CARGO_PKG_REPOSITORY").is_empty() {
+        driver["informationUri"] = json!(env!("CARGO_PKG_REPOSITORY"));
+    }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "ossprey",
-                "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": rules.into_values().collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }],
+        "runs": [{"tool": {"driver": driver}, "results": results}],
     })
 }
 

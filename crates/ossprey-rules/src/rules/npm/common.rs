@@ -1,0 +1,319 @@
+//! Helpers shared by the npm rules: lifecycle hooks, the effective run context of a
+//! JavaScript file, and the JavaScript capability tables.
+
+use ossprey_model::{FileKind, HookTrigger, InstallHook};
+use ossprey_static::analysis::{FileAnalysis, RunsAt};
+use ossprey_static::facts::shell::{self, RunTarget, ShellFacts};
+use ossprey_static::facts::{Arg, Call, Language, SourceFacts};
+
+use crate::Input;
+use crate::rules::catalog::{NETWORK, PROCESS_EXEC, is};
+
+/// An npm lifecycle script that runs on install, or a shell file such a script runs.
+pub(crate) struct Lifecycle<'a> {
+    /// `preinstall`, `install`, `postinstall`, `prepare`, or `script` for a shell file.
+    pub name: &'static str,
+    /// The file the evidence points at (`package.json` or the shell file).
+    pub path: &'a str,
+    /// The command line or script text.
+    pub command: String,
+    pub line: Option<u32>,
+    pub shell: ShellFacts,
+}
+
+fn hook_name(trigger: HookTrigger) -> Option<&'static str> {
+    match trigger {
+        HookTrigger::NpmPreinstall => Some("preinstall"),
+        HookTrigger::NpmInstall => Some("install"),
+        HookTrigger::NpmPostinstall => Some("postinstall"),
+        HookTrigger::NpmPrepare => Some("prepare"),
+        _ => None,
+    }
+}
+
+/// The npm hooks with their command line: (hook name, hook).
+pub(crate) fn npm_hooks<'a>(
+    input: &Input<'a>,
+) -> impl Iterator<Item = (&'static str, &'a InstallHook, &'a str)> {
+    input.manifest.install_hooks.iter().filter_map(|h| {
+        let name = hook_name(h.trigger)?;
+        Some((name, h, h.command.as_deref()?))
+    })
+}
+
+/// Every command that runs at install time: each install hook (not `prepare`, which
+/// only runs for git and local installs) and the shell files those hooks run.
+pub(crate) fn install_commands<'a>(input: &Input<'a>) -> Vec<Lifecycle<'a>> {
+    let mut out = Vec::new();
+    for (name, hook, command) in npm_hooks(input) {
+        if name == "prepare" {
+            continue;
+        }
+        out.push(Lifecycle {
+            name,
+            path: &hook.path,
+            command: command.to_owned(),
+            line: input.line_of(&hook.path, &format!("\"{name}\"")),
+            shell: shell::parse(command),
+        });
+    }
+    for file in &input.facts.files {
+        let is_shell = file.kind == FileKind::Shell || file.path.ends_with(".sh");
+        if !is_shell || file.runs_at != RunsAt::Install || from_prepare_only(input, file) {
+            continue;
+        }
+        let Some(content) = input.files.content(&file.path) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(content);
+        out.push(Lifecycle {
+            name: "script",
+            path: &file.path,
+            shell: shell::parse(&text),
+            command: text.into_owned(),
+            line: None,
+        });
+    }
+    out
+}
+
+/// Whether `file` was marked install-time only through the `prepare` script.
+fn from_prepare_only(input: &Input<'_>, file: &FileAnalysis) -> bool {
+    let mut reason = file.runs_at_reason.as_deref();
+    for _ in 0..8 {
+        match reason {
+            Some(r) if r.starts_with("npm prepare") => return true,
+            Some(r) if r.starts_with("npm ") => return false,
+            Some(r) => match r.strip_prefix("imported by ") {
+                Some(parent) => {
+                    reason = input
+                        .facts
+                        .file(parent)
+                        .and_then(|p| p.runs_at_reason.as_deref())
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+    false
+}
+
+/// Whether the package has no manifest at all (a bare payload file): its scripts are all
+/// there is, so each is treated as the package's entry point.
+pub(crate) fn standalone(input: &Input<'_>) -> bool {
+    input.manifest.manifest_path.is_none() && input.manifest.name.is_none()
+}
+
+/// When a JavaScript file's code runs, refined for npm: files reached only through
+/// `prepare` count as import-time (that hook runs for git installs only), the `main`
+/// file run by a hook (`node .`) counts as install-time, and the scripts of a package
+/// without any manifest count as its entry point.
+pub(crate) fn context(input: &Input<'_>, file: &FileAnalysis) -> RunsAt {
+    match file.runs_at {
+        RunsAt::Install if from_prepare_only(input, file) => RunsAt::Import,
+        RunsAt::Install => RunsAt::Install,
+        RunsAt::Import if hook_runs_main(input) => RunsAt::Install,
+        _ if run_by_install_shell(input, file) => RunsAt::Install,
+        RunsAt::Import => RunsAt::Import,
+        RunsAt::Runtime if standalone(input) && is_js(file) => RunsAt::Import,
+        RunsAt::Runtime => RunsAt::Runtime,
+    }
+}
+
+/// Whether an install-time shell file (`sh build.sh` from a hook) runs `file` with an
+/// interpreter (`node index.js`).
+fn run_by_install_shell(input: &Input<'_>, file: &FileAnalysis) -> bool {
+    let root = input.files.root();
+    let Some(rel) = file.path.strip_prefix(root) else {
+        return false;
+    };
+    install_commands(input)
+        .iter()
+        .filter(|c| c.name == "script")
+        .flat_map(|c| c.shell.runs.iter())
+        .any(|r| matches!(&r.target, RunTarget::File(t) if t.trim_start_matches("./") == rel))
+}
+
+fn hook_runs_main(input: &Input<'_>) -> bool {
+    npm_hooks(input).any(|(name, _, command)| {
+        name != "prepare"
+            && shell::parse(command).runs.iter().any(
+                |r| matches!(&r.target, RunTarget::File(t) if matches!(t.as_str(), "." | "./")),
+            )
+    })
+}
+
+pub(crate) fn is_js(file: &FileAnalysis) -> bool {
+    matches!(
+        file.language,
+        Some(Language::Javascript | Language::Typescript)
+    )
+}
+
+/// JavaScript files with their facts.
+pub(crate) fn js_sources<'a>(
+    input: &Input<'a>,
+) -> impl Iterator<Item = (&'a FileAnalysis, &'a SourceFacts)> {
+    input.sources().filter(|(f, _)| is_js(f))
+}
+
+/// Starting another program from JavaScript.
+pub(crate) fn is_js_exec(callee: &str) -> bool {
+    is(PROCESS_EXEC, callee) && !callee.contains("os.") && !callee.starts_with("subprocess")
+        || is(JS_EXEC_EXTRA, callee)
+}
+
+const JS_EXEC_EXTRA: &[&str] = &[
+    "execa.sync",
+    "execa.commandSync",
+    "execa.node",
+    "cross-spawn",
+    "cross-spawn.sync",
+    "shelljs.exec",
+];
+
+/// Talking to the network from JavaScript.
+pub(crate) fn is_js_network(callee: &str) -> bool {
+    let python = callee.starts_with("urllib")
+        || callee.starts_with("requests.")
+        || callee.starts_with("httpx.")
+        || callee.starts_with("socket.")
+        || callee.starts_with("http.client")
+        || callee.starts_with("httplib")
+        || callee.starts_with("aiohttp")
+        || callee.starts_with("ftplib")
+        || callee.starts_with("smtplib")
+        || callee.starts_with("telnetlib")
+        || callee.starts_with("paramiko")
+        || callee.starts_with("dns.resolver");
+    (is(NETWORK, callee) && !python) || is(JS_NETWORK_EXTRA, callee)
+}
+
+const JS_NETWORK_EXTRA: &[&str] = &[
+    "dns.resolve6",
+    "dns.resolveAny",
+    "dns.resolveCname",
+    "dns.resolveMx",
+    "dns.promises.resolve4",
+    "dns.promises.resolveTxt",
+    "http.post",
+    "https.post",
+    "needle",
+    "needle.post",
+    "superagent.post",
+    "undici.request",
+    "undici.fetch",
+    "node-fetch.default",
+    "nodemailer.createTransport",
+    "tls.connect",
+    "net.Socket",
+];
+
+/// Host identity that says *whose machine* this is.
+pub(crate) const STRONG_IDENTITY: &[&str] = &[
+    "os.hostname",
+    "os.userInfo",
+    "os.homedir",
+    "os.networkInterfaces",
+    "dns.getServers",
+];
+
+/// Host facts that describe the machine's kind rather than its identity.
+pub(crate) const WEAK_IDENTITY: &[&str] = &[
+    "os.platform",
+    "os.type",
+    "os.arch",
+    "os.release",
+    "os.version",
+    "os.cpus",
+    "os.totalmem",
+    "os.freemem",
+    "os.uptime",
+    "os.loadavg",
+    "os.tmpdir",
+];
+
+/// Calls that serialise or send the object they are given.
+const SERIALISERS: &[&str] = &[
+    "JSON.stringify",
+    "Buffer.from",
+    "querystring.stringify",
+    "Object.entries",
+    "Object.keys",
+    "?.write",
+    "?.end",
+    "?.send",
+    "?.post",
+];
+
+fn names_env(arg: &Arg) -> bool {
+    match arg {
+        Arg::Name(n) => n == "process.env" || n == "process",
+        Arg::Call { args, .. } | Arg::List(args) => args.iter().any(names_env),
+        _ => false,
+    }
+}
+
+/// A call that serialises or sends the whole `process.env` (`JSON.stringify(process.env)`),
+/// as opposed to reading one variable.
+pub(crate) fn is_whole_env(call: &Call) -> bool {
+    (SERIALISERS.contains(&call.callee.as_str())
+        || call.callee.ends_with(".write")
+        || call.callee.ends_with(".end"))
+        && call.args.iter().any(names_env)
+}
+
+/// What a file collects about its host.
+#[derive(Default, Debug)]
+pub(crate) struct HostData<'a> {
+    pub strong: Vec<&'a str>,
+    pub weak: Vec<&'a str>,
+    pub whole_env: Option<&'a Call>,
+    pub first: Option<&'a Call>,
+}
+
+impl HostData<'_> {
+    /// Enough to tell the machine and its user apart.
+    pub(crate) fn fingerprints(&self) -> bool {
+        self.whole_env.is_some()
+            || self.strong.len() >= 2
+            || (!self.strong.is_empty() && self.weak.len() >= 2)
+            || self.weak.len() >= 4
+    }
+    pub(crate) fn describe(&self) -> String {
+        let mut parts: Vec<&str> = self.strong.clone();
+        parts.extend(self.weak.iter().copied());
+        if self.whole_env.is_some() {
+            parts.push("process.env");
+        }
+        parts.join(", ")
+    }
+}
+
+pub(crate) fn host_data(facts: &SourceFacts) -> HostData<'_> {
+    let mut out = HostData::default();
+    for call in &facts.calls {
+        let c = call.callee.as_str();
+        let hit = if is(STRONG_IDENTITY, c) {
+            if !out.strong.contains(&c) {
+                out.strong.push(c);
+            }
+            true
+        } else if is(WEAK_IDENTITY, c) {
+            if !out.weak.contains(&c) {
+                out.weak.push(c);
+            }
+            true
+        } else if is_whole_env(call) {
+            out.whole_env.get_or_insert(call);
+            true
+        } else {
+            false
+        };
+        if hit && out.first.is_none() {
+            out.first = Some(call);
+        }
+    }
+    out
+}

@@ -1,0 +1,28 @@
+//! Rules of the `python` group. Add each rule's module here and list it in `RULES`.
+
+pub mod cmdclass_override;
+pub(crate) mod common;
+pub mod download_execute;
+pub mod dynamic_exec;
+pub mod import_time_exec;
+pub mod install_network;
+pub mod install_process_exec;
+pub mod obfuscated_string_exec;
+pub mod pth_code;
+pub mod sandbox_evasion;
+pub mod shell_command_download;
+
+use crate::Rule;
+
+pub static RULES: &[&dyn Rule] = &[
+    &install_process_exec::InstallProcessExec,
+    &install_network::InstallNetwork,
+    &import_time_exec::ImportTimeExec,
+    &dynamic_exec::DynamicExec,
+    &obfuscated_string_exec::ObfuscatedStringExec,
+    &download_execute::DownloadExecute,
+    &pth_code::PthCode,
+    &cmdclass_override::CmdclassOverride,
+    &shell_command_download::ShellCommandDownload,
+    &sandbox_evasion::SandboxEvasion,
+];
