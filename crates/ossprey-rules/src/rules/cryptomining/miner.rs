@@ -58,6 +58,16 @@ const WEAK: &[&str] = &[
 #[derive(Debug)]
 pub struct CryptoMiner;
 
+/// Every marker, for the pre-filter.
+/// (`None` only if the automaton could not be built; then every file is checked in full.)
+static ANY_MARKER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(STRONG.iter().chain(WEAK))
+            .ok()
+    });
+
 fn is_code(kind: FileKind) -> bool {
     kind.is_source() || matches!(kind, FileKind::Json)
 }
@@ -97,6 +107,11 @@ impl Rule for CryptoMiner {
             let Some(content) = input.files.content(&file.path) else {
                 continue;
             };
+            // One case-insensitive pass over the bytes decides whether the file
+            // mentions any marker at all; almost no file does.
+            if ANY_MARKER.as_ref().is_some_and(|ac| !ac.is_match(content)) {
+                continue;
+            }
             let text = String::from_utf8_lossy(content);
             let lower = text.to_ascii_lowercase();
             let strong = STRONG.iter().find_map(|m| lower.find(m).map(|at| (*m, at)));
