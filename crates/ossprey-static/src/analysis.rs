@@ -50,6 +50,9 @@ pub struct FileAnalysis {
     pub runs_at: RunsAt,
     /// Why `runs_at` is what it is (`setup.py`, `npm postinstall: node x.js`, `imported by a/b.py`).
     pub runs_at_reason: Option<String>,
+    /// Set when `runs_at` came from a local import: the install- or import-time
+    /// file that imports this one. Such a file runs only what its importer calls.
+    pub imported_by: Option<String>,
 }
 
 /// Static facts about a whole package.
@@ -90,6 +93,7 @@ pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
             text: crate::facts::text::scan(&text),
             runs_at: RunsAt::Runtime,
             runs_at_reason: None,
+            imported_by: None,
         });
     }
     let mut facts = StaticFacts { files: out };
@@ -128,11 +132,14 @@ fn language_of(kind: FileKind) -> Option<Language> {
 fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &ManifestFacts) {
     let root = files.root().to_owned();
     let paths: BTreeSet<&str> = facts.files.iter().map(|f| f.path.as_str()).collect();
-    let mut marks: BTreeMap<String, (RunsAt, String)> = BTreeMap::new();
+    // path → (when it runs, why, the file importing it when that is why).
+    let mut marks: BTreeMap<String, (RunsAt, String, Option<String>)> = BTreeMap::new();
     let mut mark = |path: &str, at: RunsAt, why: String| {
-        let e = marks.entry(path.to_owned()).or_insert((at, why.clone()));
+        let e = marks
+            .entry(path.to_owned())
+            .or_insert((at, why.clone(), None));
         if at > e.0 {
-            *e = (at, why);
+            *e = (at, why, None);
         }
     };
 
@@ -222,7 +229,7 @@ fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &M
         if depth >= MAX_FOLLOW_DEPTH {
             continue;
         }
-        let Some((at, _)) = marks.get(&path).cloned() else {
+        let Some(at) = marks.get(&path).map(|m| m.0) else {
             continue;
         };
         let Some(file) = facts.files.iter().find(|f| f.path == path) else {
@@ -245,9 +252,12 @@ fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &M
                 }
                 let better = marks
                     .get(&candidate)
-                    .is_none_or(|(existing, _)| at > *existing);
+                    .is_none_or(|(existing, _, _)| at > *existing);
                 if better {
-                    marks.insert(candidate.clone(), (at, format!("imported by {path}")));
+                    marks.insert(
+                        candidate.clone(),
+                        (at, format!("imported by {path}"), Some(path.clone())),
+                    );
                     frontier.push((candidate, depth + 1));
                 }
             }
@@ -255,9 +265,10 @@ fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &M
     }
 
     for f in &mut facts.files {
-        if let Some((at, why)) = marks.remove(&f.path) {
+        if let Some((at, why, importer)) = marks.remove(&f.path) {
             f.runs_at = at;
             f.runs_at_reason = Some(why);
+            f.imported_by = importer;
         }
     }
 }

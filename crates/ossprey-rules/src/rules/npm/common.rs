@@ -77,23 +77,22 @@ pub(crate) fn install_commands<'a>(input: &Input<'a>) -> Vec<Lifecycle<'a>> {
     out
 }
 
-/// Whether `file` was marked install-time only through the `prepare` script.
+/// Whether `file` was marked install-time only through the `prepare` script:
+/// follow its importers back to the file a hook named, and read that hook.
 fn from_prepare_only(input: &Input<'_>, file: &FileAnalysis) -> bool {
-    let mut reason = file.runs_at_reason.as_deref();
+    let mut file = file;
     for _ in 0..8 {
-        match reason {
-            Some(r) if r.starts_with("npm prepare") => return true,
-            Some(r) if r.starts_with("npm ") => return false,
-            Some(r) => match r.strip_prefix("imported by ") {
-                Some(parent) => {
-                    reason = input
-                        .facts
-                        .file(parent)
-                        .and_then(|p| p.runs_at_reason.as_deref())
-                }
+        match &file.imported_by {
+            Some(parent) => match input.facts.file(parent) {
+                Some(p) => file = p,
                 None => return false,
             },
-            None => return false,
+            None => {
+                return file
+                    .runs_at_reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("npm prepare"));
+            }
         }
     }
     false

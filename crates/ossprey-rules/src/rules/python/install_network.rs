@@ -68,10 +68,7 @@ impl Rule for InstallNetwork {
                 continue;
             }
             // Files setup.py imports run only what setup.py calls.
-            let imported = file
-                .runs_at_reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("imported by"));
+            let imported = file.imported_by.is_some();
             let live = Liveness::of(file, source, input, &also);
             let host_info = source.calls.iter().any(is_identity_read);
             let file_sends = source.calls.iter().any(|c| is(SENDS, &c.callee));

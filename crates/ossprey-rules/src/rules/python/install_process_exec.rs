@@ -52,10 +52,7 @@ impl Rule for InstallProcessExec {
             }
             // setup.py and .pth code run themselves; other install-time files
             // run only what setup.py's code calls.
-            let imported = file
-                .runs_at_reason
-                .as_deref()
-                .is_some_and(|r| r.starts_with("imported by"));
+            let imported = file.imported_by.is_some();
             let live = Liveness::of(file, source, input, &also);
             let text = input
                 .files
