@@ -1,12 +1,7 @@
-use std::collections::BTreeSet;
-
-use ossprey_model::{Category, Finding, Severity};
+use ossprey_model::{Category, Finding};
 use ossprey_static::facts::text::SecretClass;
 
-use crate::rules::network::util::{
-    by_file, cred_severity, line_text, reads_files, secret_mentions,
-};
-use crate::{Input, Rule, finding};
+use crate::{Input, Rule};
 
 /// The stores that hold secrets by themselves (a profile directory alone does not).
 const STORES: &[&str] = &[
@@ -53,35 +48,16 @@ impl Rule for BrowserData {
         "code reads browser password, cookie or key stores"
     }
     fn check(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
-        let mentions = secret_mentions(input, &[SecretClass::Browser]);
-        for (file, list) in by_file(&mentions) {
-            let distinct: BTreeSet<&str> = list.iter().map(|m| m.fragment.as_str()).collect();
-            let stores = distinct.iter().filter(|f| STORES.contains(f)).count();
-            // A profile directory and `Local State` (profile names, and the key) are what
-            // browser automation reads too; it takes a secret store, or three places.
-            if stores == 0 && distinct.len() < 3 {
-                continue;
-            }
-            let first = list
-                .iter()
-                .find(|m| STORES.contains(&m.fragment.as_str()))
-                .unwrap_or(&list[0]);
-            let line = line_text(input, &file.path, first.line);
-            if !reads_files(file, line.as_deref()) {
-                continue;
-            }
-            out.push(finding(
-                self.id(),
-                cred_severity(Severity::High, file),
-                self.category(),
-                format!(
-                    "code reads browser secret stores (`{}`)",
-                    distinct.into_iter().collect::<Vec<_>>().join("`, `")
-                ),
-                Some(&file.path),
-                Some(first.line),
-                Some(&first.text),
-            ));
-        }
+        // A profile directory and `Local State` (profile names, and the key) are what
+        // browser automation reads too; it takes a secret store, or three places.
+        super::store_reads(
+            self,
+            input,
+            SecretClass::Browser,
+            "browser secret stores",
+            |distinct| distinct.iter().any(|f| STORES.contains(f)) || distinct.len() >= 3,
+            |fragment| STORES.contains(&fragment),
+            out,
+        );
     }
 }

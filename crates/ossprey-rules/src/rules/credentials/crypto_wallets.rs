@@ -1,12 +1,7 @@
-use std::collections::BTreeSet;
-
-use ossprey_model::{Category, Finding, Severity};
+use ossprey_model::{Category, Finding};
 use ossprey_static::facts::text::SecretClass;
 
-use crate::rules::network::util::{
-    by_file, cred_severity, line_text, reads_files, secret_mentions,
-};
-use crate::{Input, Rule, finding};
+use crate::{Input, Rule};
 
 /// Fragments that name a wallet's key store by themselves.
 const WEAK: &[&str] = &["exodus", ".electrum", "coinomi", ".bitcoin"];
@@ -44,33 +39,14 @@ impl Rule for CryptoWallets {
         "code reads cryptocurrency wallet stores (Exodus, Electrum, MetaMask, wallet.dat, …)"
     }
     fn check(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
-        let mentions = secret_mentions(input, &[SecretClass::Wallet]);
-        for (file, list) in by_file(&mentions) {
-            let distinct: BTreeSet<&str> = list.iter().map(|m| m.fragment.as_str()).collect();
-            let strong = distinct.iter().any(|f| !WEAK.contains(f));
-            if !strong && distinct.len() < 2 {
-                continue;
-            }
-            let first = list
-                .iter()
-                .find(|m| !WEAK.contains(&m.fragment.as_str()))
-                .unwrap_or(&list[0]);
-            let line = line_text(input, &file.path, first.line);
-            if !reads_files(file, line.as_deref()) {
-                continue;
-            }
-            out.push(finding(
-                self.id(),
-                cred_severity(Severity::High, file),
-                self.category(),
-                format!(
-                    "code reads cryptocurrency wallet stores (`{}`)",
-                    distinct.into_iter().collect::<Vec<_>>().join("`, `")
-                ),
-                Some(&file.path),
-                Some(first.line),
-                Some(&first.text),
-            ));
-        }
+        super::store_reads(
+            self,
+            input,
+            SecretClass::Wallet,
+            "cryptocurrency wallet stores",
+            |distinct| distinct.iter().any(|f| !WEAK.contains(f)) || distinct.len() >= 2,
+            |fragment| !WEAK.contains(&fragment),
+            out,
+        );
     }
 }
