@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use ossprey_archive::Limits;
-use ossprey_model::{Artifact, ArtifactSource, Inventory, PackageRef, Report, ReportError, Target};
+use ossprey_model::{Artifact, ArtifactSource, PackageRef, Report, ReportError, Target};
 use ossprey_registry::{Registries, RegistryConfig};
 use ossprey_rules::Suppressions;
 use ossprey_static::PackageFiles;
@@ -220,7 +220,7 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
                 let files = PackageFiles::collect_path(&path, &ctx.limits)
                     .map_err(|e| ReportError::new(e.code(), e.to_string()))?;
                 let artifact = Artifact {
-                    sha256: ossprey_static::tree_digest(files.entries()),
+                    sha256: files.tree_digest(),
                     size: files.total_bytes(),
                     source: ArtifactSource::Directory { path: display },
                 };
@@ -278,12 +278,7 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
         });
     }
     report.manifest = Some(manifest);
-    report.inventory = Some(Inventory {
-        file_count: files.entries().len() as u64,
-        total_bytes: files.total_bytes(),
-        files: files.entries().to_vec(),
-        notes: files.notes().to_vec(),
-    });
+    report.inventory = Some(files.inventory());
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use ossprey_model::{Evidence, FileEntry, FileKind, Finding, Report, Severity};
+use ossprey_static::kind_name;
 
 /// Files above this entropy (bits/byte) and size are listed as notable in text output.
 const HIGH_ENTROPY: f32 = 7.2;
@@ -241,13 +242,6 @@ fn is_notable(f: &FileEntry) -> bool {
         || (f.entropy >= HIGH_ENTROPY
             && f.size >= HIGH_ENTROPY_MIN_SIZE
             && !matches!(f.kind, FileKind::Archive | FileKind::Image | FileKind::Font))
-}
-
-fn kind_name(kind: FileKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn short_digest(d: &str) -> String {
