@@ -1,6 +1,7 @@
 //! Every registry client against a scripted loopback server.
 
 use ossprey_testkit as support;
+use ossprey_testkit::archives::sha256_hex as sha256;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,10 +33,6 @@ fn registries(base: &str, cache: &Path) -> Registries {
 
 fn spec(s: &str) -> PackageSpec {
     s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-}
-
-fn sha256(b: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(b))
 }
 
 fn sri512(b: &[u8]) -> String {

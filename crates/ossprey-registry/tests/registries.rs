@@ -1,6 +1,7 @@
 //! Registry-specific behaviour, against a scripted loopback server.
 
 use ossprey_testkit as support;
+use ossprey_testkit::archives::sha256_hex as sha256;
 
 use std::path::Path;
 use std::time::Duration;
@@ -48,10 +49,6 @@ fn fetch_err(server: &FakeServer, s: &str) -> String {
         .expect_err(s)
         .code()
         .to_owned()
-}
-
-fn sha256(b: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(b))
 }
 
 fn b64(d: &[u8]) -> String {
