@@ -447,6 +447,7 @@ fn write_results(
         if let Some(g) = gd.get(&item.path) {
             row["guarddog"] = json!({
                 "flagged": g.flagged,
+                "label": g.label,
                 "issues": g.issues,
                 "rules": g.rules.iter().cloned().collect::<Vec<_>>(),
                 "seconds": g.seconds,
@@ -481,7 +482,10 @@ fn fmt_x(v: Option<f64>) -> String {
     )
 }
 
-/// GuardDog's results as outcomes: flagged = "malicious" (it has one level).
+/// GuardDog's results as outcomes, by its risk label: `high_risk` is
+/// "malicious", `suspicious` is "suspicious", `low` and `no_risks_detected` are
+/// "benign". Without a label (GuardDog before its risk engine) a run with any
+/// issue counts as "malicious", its CLI's only criterion then.
 fn gd_outcome(g: Option<&guarddog::GdResult>) -> Outcome {
     let Some(g) = g else {
         return Outcome {
@@ -489,18 +493,36 @@ fn gd_outcome(g: Option<&guarddog::GdResult>) -> Outcome {
             ..Outcome::default()
         };
     };
+    let verdict = if g.error.is_some() {
+        None
+    } else {
+        Some(match g.label.as_deref() {
+            Some("high_risk") => metrics::Verdict::Malicious,
+            Some("suspicious") => metrics::Verdict::Suspicious,
+            Some(_) => metrics::Verdict::Benign,
+            None if g.flagged => metrics::Verdict::Malicious,
+            None => metrics::Verdict::Benign,
+        })
+    };
     Outcome {
-        verdict: if g.error.is_some() {
-            None
-        } else if g.flagged {
-            Some(metrics::Verdict::Malicious)
-        } else {
-            Some(metrics::Verdict::Benign)
-        },
+        verdict,
         error: g.error.is_some(),
         duration_ms: Some(g.seconds * 1000.0),
         rules: g.rules.clone(),
     }
+}
+
+/// GuardDog's loosest reading: any rule matched (`issues` > 0).
+fn gd_flagged(g: Option<&guarddog::GdResult>) -> Outcome {
+    let mut o = gd_outcome(g);
+    if let (Some(g), Some(_)) = (g, o.verdict) {
+        o.verdict = Some(if g.flagged {
+            metrics::Verdict::Malicious
+        } else {
+            metrics::Verdict::Benign
+        });
+    }
+    o
 }
 
 fn render_table(
@@ -637,22 +659,48 @@ fn render_table(
                 .map(|g| g.seconds)
                 .sum();
             let gd_per_pkg = gd_secs * 1000.0 / n_all;
+            let flag_of = |v: &[&&Item]| -> Vec<Outcome> {
+                v.iter().map(|i| gd_flagged(gd.get(&i.path))).collect()
+            };
+            let (fm, fb) = (flag_of(&mal.iter().collect::<Vec<_>>()), flag_of(&ben.iter().collect::<Vec<_>>()));
+            let (fms, fbs) = (
+                summarize(&fm.iter().collect::<Vec<_>>()),
+                summarize(&fb.iter().collect::<Vec<_>>()),
+            );
             let _ = writeln!(
                 out,
                 "  {:<30} {:>24} {:>24}",
-                "GuardDog (flagged = issues > 0)", "malicious corpus", "benign corpus"
+                "GuardDog (risk label)", "malicious corpus", "benign corpus"
             );
             row(
                 &mut out,
-                "recall (flagged)",
+                "recall @high_risk",
                 gms.at_malicious.to_string(),
                 "".into(),
             );
             row(
                 &mut out,
-                "FP rate (flagged)",
+                "recall @suspicious+",
+                gms.at_suspicious.to_string(),
+                "".into(),
+            );
+            row(
+                &mut out,
+                "FP rate @high_risk",
                 "".into(),
                 gbs.at_malicious.to_string(),
+            );
+            row(
+                &mut out,
+                "FP rate @suspicious+",
+                "".into(),
+                gbs.at_suspicious.to_string(),
+            );
+            row(
+                &mut out,
+                "any rule matched (issues > 0)",
+                fms.at_malicious.to_string(),
+                fbs.at_malicious.to_string(),
             );
             row(
                 &mut out,
@@ -677,13 +725,13 @@ fn render_table(
                 out,
                 "    recall        @malicious {}   @suspicious+ {}",
                 fmt_x(ratio(ms.at_malicious.rate(), gms.at_malicious.rate())),
-                fmt_x(ratio(ms.at_suspicious.rate(), gms.at_malicious.rate()))
+                fmt_x(ratio(ms.at_suspicious.rate(), gms.at_suspicious.rate()))
             );
             let _ = writeln!(
                 out,
                 "    FP rate       @malicious {}   @suspicious+ {}   (lower is better)",
                 fmt_x(ratio(bs.at_malicious.rate(), gbs.at_malicious.rate())),
-                fmt_x(ratio(bs.at_suspicious.rate(), gbs.at_malicious.rate()))
+                fmt_x(ratio(bs.at_suspicious.rate(), gbs.at_suspicious.rate()))
             );
             let _ = writeln!(
                 out,

@@ -10,6 +10,7 @@
 //! This crate holds plain data and validation only: it must never do I/O.
 
 mod artifact;
+pub mod dynamic;
 mod file;
 mod finding;
 mod manifest;
@@ -17,6 +18,7 @@ mod package;
 mod report;
 
 pub use artifact::{Artifact, ArtifactSource};
+pub use dynamic::DynamicResult;
 pub use file::{FileEntry, FileKind, LinkInfo, LinkKind};
 pub use finding::{Category, Evidence, Finding, Severity, SuppressedFinding, Verdict};
 pub use manifest::{Dependency, HookTrigger, InstallHook, ManifestFacts};

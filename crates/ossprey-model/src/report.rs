@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Artifact, FileEntry, Finding, ManifestFacts, PackageRef, SuppressedFinding, Verdict};
+use crate::{
+    Artifact, DynamicResult, FileEntry, Finding, ManifestFacts, PackageRef, SuppressedFinding,
+    Verdict,
+};
 
 /// Version of the report JSON shape. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -30,6 +33,9 @@ pub struct Report {
     pub manifest: Option<ManifestFacts>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<Inventory>,
+    /// What the package did in the sandbox (`ossprey analyze` only; absent for `scan`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dynamic: Option<DynamicResult>,
     pub duration_ms: u64,
     pub error: Option<ReportError>,
 }
@@ -49,6 +55,7 @@ impl Report {
             artifact: None,
             manifest: None,
             inventory: None,
+            dynamic: None,
             duration_ms: 0,
             error: None,
         }

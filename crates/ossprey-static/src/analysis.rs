@@ -18,9 +18,12 @@ use crate::PackageFiles;
 use crate::facts::text::TextFacts;
 use crate::facts::{Language, SourceFacts};
 
-/// Files larger than this are scanned as text but not parsed: parse trees of
-/// huge generated files cost memory and never hold anything a text scan misses.
-pub const MAX_PARSE_BYTES: usize = 64 << 20;
+/// Files larger than this are scanned as text (URLs, services, sensitive paths,
+/// blobs, obfuscation markers) but not parsed: a parse tree costs three to four
+/// times the source (a 50 MB minified bundle needs about 200 MB of AST), and the
+/// memory budget is 200 MB for a whole package. Splitting such files into
+/// separately parsed top-level segments would close this gap; it is not done yet.
+pub const MAX_PARSE_BYTES: usize = 16 << 20;
 /// How many `require`/`import` hops install- and import-time marking follows.
 const MAX_FOLLOW_DEPTH: usize = 4;
 
@@ -71,6 +74,7 @@ impl StaticFacts {
 /// import-time files.
 pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
     let mut out = Vec::new();
+    let (mut retained_calls, mut retained_strings) = (0usize, 0usize);
     for (entry, data) in files.kept() {
         if !is_text_kind(entry.kind) {
             continue;
@@ -84,7 +88,20 @@ pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
                 Some(crate::facts::js::extract(&entry.path, &text))
             }
             None => None,
-        };
+        }
+        .map(|mut facts| {
+            if facts.calls.len() > BULK_CALLS
+                || facts.strings.len() > BULK_STRINGS
+                || retained_calls > PACKAGE_CALLS
+                || retained_strings > PACKAGE_STRINGS
+            {
+                keep_notable(&mut facts);
+            }
+            facts.shrink_to_fit();
+            retained_calls += facts.calls.len();
+            retained_strings += facts.strings.len();
+            facts
+        });
         out.push(FileAnalysis {
             path: entry.path.clone(),
             kind: entry.kind,
@@ -99,6 +116,90 @@ pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
     let mut facts = StaticFacts { files: out };
     mark_run_contexts(&mut facts, files, manifest);
     facts
+}
+
+/// A file with more calls than this is a bundle or generated code (a 4 MB
+/// icon module has tens of thousands of `createElement` calls). Its facts are
+/// cut to what rules can use, see [`keep_notable`]: a package of hundreds of
+/// such files otherwise holds several hundred megabytes of call facts.
+const BULK_CALLS: usize = 2_000;
+/// Once a package's files have this many calls in all, later files keep only
+/// their notable facts too: a package of thousands of ordinary modules would
+/// otherwise hold a few hundred megabytes of facts no rule reads.
+const PACKAGE_CALLS: usize = 100_000;
+/// The same for string literals: data packages (Unicode tables, icon sets)
+/// are thousands of files of literals.
+const PACKAGE_STRINGS: usize = 200_000;
+/// A file with more string literals than this is a data table.
+const BULK_STRINGS: usize = 10_000;
+/// In a bulk file, string literals shorter than this are dropped: rules look
+/// for commands, URLs, paths and encoded blobs, all longer.
+const BULK_MIN_STRING_CHARS: usize = 12;
+/// In a bulk file, at most this many string literals are kept ...
+const BULK_MAX_STRINGS: usize = 5_000;
+/// ... each cut to this many characters (`StringLit::len` keeps the full length).
+const BULK_MAX_STRING_CHARS: usize = 512;
+
+/// Modules and globals whose calls rules read: process execution, code
+/// evaluation, network, files, environment, decoding, crypto, native code.
+/// Matched against the first dotted component of a resolved callee.
+const NOTABLE_ROOTS: &[&str] = &[
+    // JavaScript: Node built-ins, globals, common HTTP clients.
+    "child_process", "fs", "fs/promises", "http", "https", "http2", "net", "tls", "dgram",
+    "dns", "os", "crypto", "vm", "process", "Buffer", "zlib", "module", "worker_threads",
+    "cluster", "eval", "Function", "require", "import", "fetch", "atob", "btoa", "unescape",
+    "decodeURIComponent", "escape", "String", "setTimeout", "setInterval", "XMLHttpRequest",
+    "WebSocket", "axios", "request", "got", "node-fetch", "needle", "superagent", "ws",
+    // Python: the standard library's process, network, file, decoding and
+    // introspection modules, built-ins, and common clients.
+    "os", "subprocess", "sys", "socket", "urllib", "urllib2", "urllib3", "requests", "httpx",
+    "aiohttp", "pycurl", "base64", "binascii", "zlib", "lzma", "bz2", "gzip", "marshal",
+    "pickle", "codecs", "exec", "compile", "__import__", "getattr", "setattr", "globals",
+    "open", "ctypes", "shutil", "platform", "getpass", "pty", "winreg", "tempfile",
+    "importlib", "builtins", "webbrowser", "smtplib", "ftplib", "telnetlib", "paramiko",
+    "cryptography", "Crypto", "Cryptodome", "pathlib", "io", "threading", "multiprocessing",
+    "asyncio", "json", "sqlite3", "uuid", "setuptools", "distutils", "pip",
+];
+/// Methods on receivers of unknown origin (`?.write`) that rules read.
+const NOTABLE_METHODS: &[&str] = &[
+    "exec", "execSync", "spawn", "spawnSync", "execFile", "execFileSync", "fork", "system",
+    "popen", "Popen", "run", "call", "check_output", "check_call", "write", "writeFile",
+    "writeFileSync", "appendFile", "appendFileSync", "readFile", "readFileSync", "read",
+    "connect", "request", "send", "sendall", "post", "get", "put", "open", "urlopen",
+    "urlretrieve", "lookup", "resolve", "decode", "decompress", "b64decode", "loads", "load",
+    "update", "final", "decrypt", "eval", "exec_module", "unlink", "rmSync", "rmdir",
+    "chmod", "chmodSync", "copyFile", "rename", "startfile", "setsockopt", "bind", "listen",
+];
+
+/// Cuts a bulk file's facts to what rules read: calls into [`NOTABLE_ROOTS`]
+/// or [`NOTABLE_METHODS`], bare calls of local functions (liveness follows
+/// them), and string literals of [`BULK_MIN_STRING_CHARS`] or more.
+fn keep_notable(facts: &mut SourceFacts) {
+    facts.calls.retain(|call| {
+        let callee = call.callee.as_str();
+        if let Some(method) = callee.strip_prefix("?.") {
+            return NOTABLE_METHODS.contains(&method);
+        }
+        let root = callee.split('.').next().unwrap_or(callee);
+        !callee.contains('.') && call.scope.is_none()
+            || NOTABLE_ROOTS.contains(&root)
+            || callee
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| NOTABLE_METHODS.contains(&last))
+    });
+    facts
+        .strings
+        .retain(|s| s.len >= BULK_MIN_STRING_CHARS);
+    // Generated files hold thousands of long data literals (SVG paths,
+    // tables). Encoded payloads and URLs in them are still found by the text
+    // scan, which reads the whole file; the parsed literals are cut to a sample.
+    facts.strings.truncate(BULK_MAX_STRINGS);
+    for lit in &mut facts.strings {
+        if let Some((cut, _)) = lit.value.char_indices().nth(BULK_MAX_STRING_CHARS) {
+            lit.value.truncate(cut);
+        }
+    }
 }
 
 fn is_text_kind(kind: FileKind) -> bool {

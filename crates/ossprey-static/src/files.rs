@@ -15,8 +15,10 @@ use ossprey_model::{ArchiveNote, FileEntry, FileKind, Inventory, LinkInfo, LinkK
 use crate::classify::{classify, file_name};
 use crate::measure::{measure, sha256_hex};
 
-/// Files larger than this are measured but their content is not kept.
-pub const DEFAULT_MAX_KEPT_BYTES: usize = 16 << 20;
+/// Files larger than this are measured but their content is not kept (so not
+/// scanned). Text files up to this size are at least text-scanned; see
+/// `analysis::MAX_PARSE_BYTES` for which are parsed.
+pub const DEFAULT_MAX_KEPT_BYTES: usize = 64 << 20;
 
 /// Every entry of a package, in archive order, with the contents worth reading.
 #[derive(Clone, Debug, Default)]

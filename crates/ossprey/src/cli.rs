@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Acquire targets and read them statically (nothing is executed).
     Scan(Box<ScanArgs>),
+    /// Scan, then run the package's install, import and execute phases in the sandbox
+    /// (sealed network, every process traced) and add what it did to the report.
+    Analyze(Box<AnalyzeArgs>),
     /// List the detection rules: id, category and what each detects.
     Rules(RulesArgs),
 }
@@ -77,6 +80,36 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    #[command(flatten)]
+    pub dynamic: DynamicArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sandbox")]
+pub struct DynamicArgs {
+    /// Wall-clock deadline of each sandbox phase, in seconds; every process of the
+    /// phase is killed when it passes.
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub phase_timeout: u64,
+
+    /// Phases to run, comma-separated, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PhaseArg::Install, PhaseArg::Import, PhaseArg::Execute])]
+    pub phases: Vec<PhaseArg>,
+}
+
+/// A phase of dynamic analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PhaseArg {
+    Install,
+    Import,
+    Execute,
 }
 
 #[derive(Debug, Args)]

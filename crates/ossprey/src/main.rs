@@ -40,16 +40,21 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print_rules(args.format)?;
             Ok(EXIT_OK)
         }
-        Command::Scan(args) => {
-            let outcome = pipeline::scan_all(&args)?;
-            Ok(if outcome.errors > 0 {
-                EXIT_ERROR
-            } else if outcome.fail_on_reached {
-                EXIT_FAIL_ON
-            } else {
-                EXIT_OK
-            })
-        }
+        Command::Scan(args) => Ok(exit_code(&pipeline::scan_all(&args, None)?)),
+        Command::Analyze(args) => Ok(exit_code(&pipeline::scan_all(
+            &args.scan,
+            Some(&args.dynamic),
+        )?)),
+    }
+}
+
+fn exit_code(outcome: &pipeline::Outcome) -> u8 {
+    if outcome.errors > 0 {
+        EXIT_ERROR
+    } else if outcome.fail_on_reached {
+        EXIT_FAIL_ON
+    } else {
+        EXIT_OK
     }
 }
 

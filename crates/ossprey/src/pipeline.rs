@@ -1,10 +1,11 @@
-//! The per-target pipeline: acquire → read → inventory → manifest → report.
+//! The per-target pipeline: acquire → read → inventory → manifest → report, and for
+//! `analyze` the sandboxed phases (`ossprey-dynamic`) after the static ones.
 //!
 //! Each target is independent: a failure becomes that target's `error` and the
 //! batch goes on. Targets run on `--jobs` worker threads; reports are written
 //! in the order the targets were given, as soon as each one's turn comes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use ossprey_registry::{Registries, RegistryConfig};
 use ossprey_rules::Suppressions;
 use ossprey_static::PackageFiles;
 
-use crate::cli::ScanArgs;
+use crate::cli::{DynamicArgs, PhaseArg, ScanArgs};
 use crate::output::Printer;
 use crate::progress::Progress;
 
@@ -31,10 +32,55 @@ pub struct Context {
     registries: Registries,
     limits: Limits,
     suppressions: Option<Suppressions>,
+    /// Set for `analyze`.
+    dynamic: Option<DynamicContext>,
+}
+
+/// What `analyze` needs besides the static pipeline.
+struct DynamicContext {
+    options: ossprey_dynamic::DynamicOptions,
+    /// The runtime, or why it could not be provisioned (each target then fails).
+    runtime: Result<ossprey_runtime::Runtime, String>,
+}
+
+impl DynamicContext {
+    /// Provisions the runtime once for the whole batch (minutes the first time, with
+    /// progress on stderr; a manifest read afterwards).
+    fn new(args: &DynamicArgs, quiet: bool) -> Self {
+        let phases = args
+            .phases
+            .iter()
+            .map(|p| match p {
+                PhaseArg::Install => ossprey_runtime::drivers::Phase::Install,
+                PhaseArg::Import => ossprey_runtime::drivers::Phase::Import,
+                PhaseArg::Execute => ossprey_runtime::drivers::Phase::Execute,
+            })
+            .collect();
+        let options = ossprey_runtime::Options::from_env();
+        let runtime = if quiet {
+            ossprey_runtime::Runtime::ensure(&options, &mut ossprey_runtime::NoProgress)
+        } else {
+            eprintln!(
+                "ossprey: sandbox runtime at {}",
+                options.runtime_path().display()
+            );
+            ossprey_runtime::Runtime::ensure(
+                &options,
+                &mut ossprey_runtime::StderrProgress::default(),
+            )
+        };
+        Self {
+            options: ossprey_dynamic::DynamicOptions {
+                phases,
+                phase_timeout: Duration::from_secs(args.phase_timeout),
+            },
+            runtime: runtime.map_err(|e| e.to_string()),
+        }
+    }
 }
 
 impl Context {
-    pub fn new(args: &ScanArgs) -> anyhow::Result<Self> {
+    pub fn new(args: &ScanArgs, dynamic: Option<&DynamicArgs>) -> anyhow::Result<Self> {
         let r = &args.registry;
         let mut cfg = RegistryConfig::default_for_user().with_env_overrides();
         if let Some(dir) = &r.cache_dir {
@@ -70,10 +116,12 @@ impl Context {
             ..Limits::default()
         };
         let suppressions = load_suppressions(args)?;
+        let dynamic = dynamic.map(|d| DynamicContext::new(d, args.quiet));
         Ok(Self {
             registries,
             limits,
             suppressions,
+            dynamic,
         })
     }
 }
@@ -85,7 +133,7 @@ impl Context {
 fn load_suppressions(args: &ScanArgs) -> anyhow::Result<Option<Suppressions>> {
     let (path, explicit) = match &args.config {
         Some(path) => (path.clone(), true),
-        None => (std::path::PathBuf::from("ossprey.toml"), false),
+        None => (PathBuf::from("ossprey.toml"), false),
     };
     if !explicit {
         if !path.is_file() {
@@ -113,9 +161,10 @@ fn load_suppressions(args: &ScanArgs) -> anyhow::Result<Option<Suppressions>> {
     Ok(Some(suppressions))
 }
 
-/// Scans every target of `args`, printing reports as they complete.
-pub fn scan_all(args: &ScanArgs) -> anyhow::Result<Outcome> {
-    let ctx = Context::new(args)?;
+/// Scans every target of `args` (and with `dynamic`, runs it in the sandbox), printing
+/// reports as they complete.
+pub fn scan_all(args: &ScanArgs, dynamic: Option<&DynamicArgs>) -> anyhow::Result<Outcome> {
+    let ctx = Context::new(args, dynamic)?;
     let targets = &args.targets;
     let jobs = args
         .jobs
@@ -182,17 +231,33 @@ pub fn scan_all(args: &ScanArgs) -> anyhow::Result<Outcome> {
 pub fn scan_target(ctx: &Context, target: &str) -> Report {
     let started = Instant::now();
     let mut report = Report::new(target);
-    if let Err(error) = fill_report(ctx, target, &mut report) {
-        report.fail(error);
+    match fill_report(ctx, target, &mut report) {
+        Ok(archive) => {
+            if let Some(dynamic) = &ctx.dynamic
+                && let Err(error) = run_dynamic(dynamic, archive, &mut report)
+            {
+                report.fail(error);
+            }
+        }
+        Err(error) => report.fail(error),
     }
     report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
 }
 
-fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), ReportError> {
+/// An archive on the host and its file name (the registry's, or the local file's).
+type ArchiveLocation = (PathBuf, String);
+
+/// Fills the static part of `report`; returns where the archive is, for the sandbox
+/// (`None` for a directory target).
+fn fill_report(
+    ctx: &Context,
+    target: &str,
+    report: &mut Report,
+) -> Result<Option<ArchiveLocation>, ReportError> {
     let target =
         Target::parse(target).map_err(|e| ReportError::new("invalid-target", e.to_string()))?;
-    let (files, registry_package) = match target {
+    let (files, registry_package, archive) = match target {
         Target::Registry(spec) => {
             let fetched = ctx
                 .registries
@@ -202,7 +267,8 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
             report.artifact = Some(fetched.artifact.clone());
             report.package = Some(fetched.package.clone());
             let files = read_archive_file(&fetched.path, &fetched.filename, &ctx.limits)?;
-            (files, Some(fetched.package))
+            let archive = (fetched.path.clone(), fetched.filename.clone());
+            (files, Some(fetched.package), Some(archive))
         }
         Target::Path(path) => {
             let meta = std::fs::metadata(&path).map_err(|e| {
@@ -226,7 +292,7 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
                 };
                 report.sha256 = Some(artifact.sha256.clone());
                 report.artifact = Some(artifact);
-                (files, None)
+                (files, None, None)
             } else if !meta.is_file() {
                 // A FIFO would block and a device such as /dev/zero never ends.
                 return Err(ReportError::new(
@@ -245,7 +311,7 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
                     size,
                     source: ArtifactSource::File { path: display },
                 });
-                (files, None)
+                (files, None, Some((path.clone(), name)))
             }
         }
     };
@@ -279,6 +345,74 @@ fn fill_report(ctx: &Context, target: &str, report: &mut Report) -> Result<(), R
     }
     report.manifest = Some(manifest);
     report.inventory = Some(files.inventory());
+    Ok(archive)
+}
+
+/// The dynamic part of `analyze`: the package's phases in the sandbox. Ecosystems
+/// without a driver and directory targets get a note instead (static analysis stands).
+fn run_dynamic(
+    ctx: &DynamicContext,
+    archive: Option<ArchiveLocation>,
+    report: &mut Report,
+) -> Result<(), ReportError> {
+    use ossprey_model::{DynamicResult, Ecosystem};
+    use ossprey_runtime::drivers::{
+        PackageHints, PackageInput, import_names_from_sdist, import_names_from_wheel,
+    };
+
+    let static_only = |why: String| DynamicResult {
+        notes: vec![format!("{why}; static analysis only")],
+        ..DynamicResult::default()
+    };
+    let Some(package) = report.package.clone() else {
+        report.dynamic = Some(static_only(
+            "the package's ecosystem and name are unknown".into(),
+        ));
+        return Ok(());
+    };
+    if !matches!(package.ecosystem, Ecosystem::Pypi | Ecosystem::Npm) {
+        report.dynamic = Some(static_only(format!(
+            "the sandbox runs PyPI and npm packages, not {} packages",
+            package.ecosystem
+        )));
+        return Ok(());
+    }
+    let Some((archive, archive_name)) = archive else {
+        report.dynamic = Some(static_only(
+            "a directory target cannot be installed; give its archive".into(),
+        ));
+        return Ok(());
+    };
+    let runtime = ctx
+        .runtime
+        .as_ref()
+        .map_err(|why| ReportError::new("runtime-unavailable", why.clone()))?;
+    let paths: Vec<&str> = report
+        .inventory
+        .iter()
+        .flat_map(|i| i.files.iter().map(|f| f.path.as_str()))
+        .collect();
+    let python_modules = match package.ecosystem {
+        Ecosystem::Pypi if archive_name.ends_with(".whl") => {
+            import_names_from_wheel(paths.iter().copied(), None)
+        }
+        Ecosystem::Pypi => import_names_from_sdist(paths.iter().copied()),
+        _ => Vec::new(),
+    };
+    let input = PackageInput {
+        ecosystem: package.ecosystem,
+        name: package.name.clone(),
+        version: package.version.clone(),
+        archive,
+        archive_name,
+        hints: PackageHints {
+            python_modules,
+            ..PackageHints::default()
+        },
+    };
+    let result = ossprey_dynamic::analyze(runtime, &input, &ctx.options)
+        .map_err(|e| ReportError::new(e.code(), e.to_string()))?;
+    report.dynamic = Some(result);
     Ok(())
 }
 

@@ -5,11 +5,15 @@
 //! archive, plus metadata heuristics): scanning a local archive unpacks it to a
 //! temporary directory and never installs or imports it.
 //!
-//! **Flagged** means GuardDog's JSON output has `issues` > 0, i.e. at least one of
-//! its rules matched. That is GuardDog's own CLI criterion (it has no verdict
-//! levels), so it is compared with ossprey's `suspicious`-or-worse and
-//! `malicious` alike. A run that exits abnormally, times out or prints no
-//! parsable JSON counts as an error (and, on the malicious corpus, as a miss).
+//! GuardDog 3 combines its rule matches into a package risk score with a label
+//! (`risk_score.label`: `no_risks_detected`, `low`, `suspicious`, `high_risk`).
+//! The label is what its users act on, so it is compared level for level:
+//! `high_risk` with ossprey's `malicious`, `suspicious` or worse with ossprey's
+//! `suspicious` or worse. **Flagged** (`issues` > 0: at least one rule matched,
+//! whatever its weight) is kept as a looser, secondary figure; older GuardDog
+//! versions without a label fall back to it. A run that exits abnormally, times
+//! out or prints no parsable JSON counts as an error (and, on the malicious
+//! corpus, as a miss).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +32,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(300);
 #[derive(Clone, Debug, Default)]
 pub struct GdResult {
     pub flagged: bool,
+    /// `risk_score.label` from GuardDog's JSON, when it printed one.
+    pub label: Option<String>,
     pub issues: u64,
     /// Rules with a non-empty result.
     pub rules: BTreeSet<String>,
@@ -73,8 +79,13 @@ pub fn scan(exe: &Path, eco: Eco, file: &Path) -> GdResult {
     let mut result = GdResult::default();
     match run(exe, eco, file) {
         Ok(stdout) => match parse_output(&stdout) {
-            Some((issues, rules)) => {
+            Some(Parsed {
+                issues,
+                rules,
+                label,
+            }) => {
                 result.issues = issues;
+                result.label = label;
                 result.flagged = issues > 0;
                 result.rules = rules;
             }
@@ -126,9 +137,19 @@ fn run(exe: &Path, eco: Eco, file: &Path) -> anyhow::Result<String> {
     Ok(stdout)
 }
 
+/// What [`parse_output`] reads from GuardDog's JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parsed {
+    pub issues: u64,
+    /// Rules with a non-empty result.
+    pub rules: BTreeSet<String>,
+    /// `risk_score.label`, absent from GuardDog versions before the risk engine.
+    pub label: Option<String>,
+}
+
 /// Finds GuardDog's JSON object in its stdout (log lines may precede it) and
-/// returns `issues` and the rules with a non-empty result.
-pub fn parse_output(stdout: &str) -> Option<(u64, BTreeSet<String>)> {
+/// returns `issues`, the rules with a non-empty result and the risk label.
+pub fn parse_output(stdout: &str) -> Option<Parsed> {
     let v: Value = serde_json::from_str(stdout.trim()).ok().or_else(|| {
         stdout.lines().rev().find_map(|l| {
             serde_json::from_str::<Value>(l.trim())
@@ -153,7 +174,16 @@ pub fn parse_output(stdout: &str) -> Option<(u64, BTreeSet<String>)> {
                 .collect()
         })
         .unwrap_or_default();
-    Some((issues, rules))
+    let label = v
+        .get("risk_score")
+        .and_then(|r| r.get("label"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some(Parsed {
+        issues,
+        rules,
+        label,
+    })
 }
 
 #[cfg(test)]
@@ -163,15 +193,21 @@ mod tests {
     #[test]
     fn parses_guarddog_json() {
         let out = r#"{"issues": 2, "errors": {}, "results": {"exec-base64": [{"location": "a.py:1"}], "npm-install-script": null, "shady-links": [], "typosquatting": "looks like requests"}, "path": "/x"}"#;
-        let (issues, rules) = parse_output(out).unwrap();
-        assert_eq!(issues, 2);
+        let parsed = parse_output(out).unwrap();
+        assert_eq!(parsed.issues, 2);
         assert_eq!(
-            rules.into_iter().collect::<Vec<_>>(),
+            parsed.rules.into_iter().collect::<Vec<_>>(),
             vec!["exec-base64", "typosquatting"]
         );
-        let (issues, _) =
+        assert_eq!(parsed.label, None);
+        let parsed =
             parse_output("some log line\n{\"issues\": 0, \"results\": {}}\n").unwrap();
-        assert_eq!(issues, 0);
+        assert_eq!(parsed.issues, 0);
+        let with_label = r#"{"issues": 1, "results": {"shady-links": [{"location": "a.py:3"}]}, "risk_score": {"score": 8.1, "label": "high_risk"}, "risks": []}"#;
+        assert_eq!(
+            parse_output(with_label).unwrap().label.as_deref(),
+            Some("high_risk")
+        );
         assert!(parse_output("Traceback ...").is_none());
         assert!(parse_output("{\"issues\": \"many\"}").is_none());
     }

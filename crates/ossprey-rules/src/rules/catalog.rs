@@ -202,3 +202,13 @@ pub const WRITE_FILE: &[&str] = &[
     "fs.promises.writeFile",
     "fs.promises.appendFile",
 ];
+
+/// Decrypting data: the payload wrapping of droppers that keep their code encrypted in a
+/// data file or a string (`crypto.createDecipheriv(alg, key, iv).update(blob)`).
+pub const DECRYPT: &[&str] = &[
+    "crypto.createDecipheriv",
+    "crypto.createDecipher",
+    "crypto.privateDecrypt",
+    "crypto.publicDecrypt",
+    "crypto.subtle.decrypt",
+];

@@ -23,7 +23,7 @@ use oxc_ast::ast::{
     Argument, ArrayExpressionElement, BinaryExpression, BinaryOperator, BindingPattern,
     CallExpression, ChainElement, ComputedMemberExpression, Declaration, ExportAllDeclaration,
     ExportDefaultDeclarationKind, ExportFromDeclaration, Expression, ImportDeclaration,
-    ImportDeclarationSpecifier, ImportExpression, MemberExpression, NewExpression,
+    ImportDeclarationSpecifier, ImportExpression, LogicalOperator, MemberExpression, NewExpression,
     ObjectExpression, ObjectPropertyKind, Program, PropertyKey, SimpleAssignmentTarget, SourceType,
     Statement, StaticMemberExpression, StringLiteral, TemplateElement, TemplateLiteral,
     VariableDeclarator,
@@ -366,6 +366,118 @@ fn template_string(tpl: &TemplateLiteral<'_>) -> Option<String> {
     Some(out)
 }
 
+/// The string a *name position* denotes (a `require` argument, a computed property
+/// key): [`literal_string`], or one of the constant idioms obfuscators use to hide a
+/// name from text search, folded without evaluating anything:
+/// `['child_', 'process'].join('')`, `String.fromCharCode(101, 118, 97, 108)`,
+/// `Buffer.from([102, 115]).toString()`, `'sf'.split('').reverse().join('')`.
+///
+/// Only names are folded: argument values keep their decode calls (`eval(atob('…'))`
+/// stays a decode chain for the rules that look for one).
+fn folded_name(expr: &Expression<'_>) -> Option<String> {
+    if let Some(s) = literal_string(expr, 8) {
+        return Some(s);
+    }
+    let Expression::CallExpression(call) = unwrap_expr(expr) else {
+        return None;
+    };
+    let member = unwrap_expr(&call.callee).as_member_expression()?;
+    let method = member.static_property_name()?;
+    let object = unwrap_expr(member.object());
+    match method {
+        // `[…].join(sep)` and `'…'.split('').reverse().join('')`.
+        "join" => {
+            let sep = match call.arguments.first() {
+                None => ",".to_owned(),
+                Some(a) => literal_string(a.as_expression()?, 2)?,
+            };
+            match object {
+                Expression::ArrayExpression(arr) => {
+                    let mut parts = Vec::with_capacity(arr.elements.len().min(MAX_ITEMS));
+                    for el in arr.elements.iter().take(MAX_ITEMS + 1) {
+                        parts.push(literal_string(el.as_expression()?, 4)?);
+                    }
+                    (parts.len() <= MAX_ITEMS).then(|| parts.join(&sep))
+                }
+                Expression::CallExpression(rev) => {
+                    let rev_member = unwrap_expr(&rev.callee).as_member_expression()?;
+                    if rev_member.static_property_name()? != "reverse" || !sep.is_empty() {
+                        return None;
+                    }
+                    let Expression::CallExpression(split) = unwrap_expr(rev_member.object()) else {
+                        return None;
+                    };
+                    let split_member = unwrap_expr(&split.callee).as_member_expression()?;
+                    let empty_sep = split
+                        .arguments
+                        .first()
+                        .and_then(Argument::as_expression)
+                        .and_then(|e| literal_string(e, 1))
+                        .is_some_and(|s| s.is_empty());
+                    if split_member.static_property_name()? != "split" || !empty_sep {
+                        return None;
+                    }
+                    let text = literal_string(split_member.object(), 4)?;
+                    Some(text.chars().rev().collect())
+                }
+                _ => None,
+            }
+        }
+        // `String.fromCharCode(…)` with only numeric literals.
+        "fromCharCode" if matches!(object, Expression::Identifier(id) if id.name == "String") => {
+            char_codes(call.arguments.iter().map(Argument::as_expression))
+        }
+        // `Buffer.from([…]).toString()` (utf8 by default) with only numeric literals.
+        "toString" if call.arguments.is_empty() => {
+            let Expression::CallExpression(from) = object else {
+                return None;
+            };
+            let from_member = unwrap_expr(&from.callee).as_member_expression()?;
+            let is_buffer_from = from_member.static_property_name() == Some("from")
+                && matches!(unwrap_expr(from_member.object()), Expression::Identifier(id) if id.name == "Buffer");
+            if !is_buffer_from || from.arguments.len() != 1 {
+                return None;
+            }
+            let Some(Expression::ArrayExpression(arr)) = from
+                .arguments
+                .first()
+                .and_then(Argument::as_expression)
+                .map(unwrap_expr)
+            else {
+                return None;
+            };
+            char_codes(
+                arr.elements
+                    .iter()
+                    .map(ArrayExpressionElement::as_expression),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// The string spelled by numeric character codes, when every item is a numeric literal
+/// naming a character and there are at most [`MAX_ITEMS`] of them (names are short).
+fn char_codes<'e, 'a: 'e>(
+    items: impl Iterator<Item = Option<&'e Expression<'a>>>,
+) -> Option<String> {
+    let mut out = String::new();
+    for (n, item) in items.enumerate() {
+        if n >= MAX_ITEMS {
+            return None;
+        }
+        let Expression::NumericLiteral(num) = unwrap_expr(item?) else {
+            return None;
+        };
+        let code = num.value;
+        if !(0.0..=f64::from(u32::MAX)).contains(&code) || code.fract() != 0.0 {
+            return None;
+        }
+        out.push(char::from_u32(code as u32)?);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// The name of a static property key (`a`, `'a'`, `[`a`]`).
 fn property_key_name(key: &PropertyKey<'_>) -> Option<String> {
     match key {
@@ -395,6 +507,9 @@ struct Walker<'s> {
     env_consumed: Option<u32>,
     /// Span start of a member expression that is an assignment target (a write, not a read).
     write_target: Option<u32>,
+    /// Locals bound to the path of another installed module (`const p =
+    /// require.resolve('m')`), so a later `fs.writeFileSync(p, …)` reads as a write to it.
+    module_paths: HashMap<String, Arg>,
     depth: usize,
 }
 
@@ -410,6 +525,7 @@ impl<'s> Walker<'s> {
             pending_names: HashMap::new(),
             env_consumed: None,
             write_target: None,
+            module_paths: HashMap::new(),
             depth: 0,
         }
     }
@@ -504,7 +620,7 @@ impl<'s> Walker<'s> {
                     cur = unwrap_expr(&m.object);
                 }
                 Expression::ComputedMemberExpression(m) => {
-                    props.push(literal_string(&m.expression, 8)?);
+                    props.push(folded_name(&m.expression)?);
                     cur = unwrap_expr(&m.object);
                 }
                 Expression::ChainExpression(chain) => match &chain.expression {
@@ -513,7 +629,7 @@ impl<'s> Walker<'s> {
                         cur = unwrap_expr(&m.object);
                     }
                     ChainElement::ComputedMemberExpression(m) => {
-                        props.push(literal_string(&m.expression, 8)?);
+                        props.push(folded_name(&m.expression)?);
                         cur = unwrap_expr(&m.object);
                     }
                     _ => return None,
@@ -547,7 +663,7 @@ impl<'s> Walker<'s> {
         if !is_require(&callee) {
             return None;
         }
-        let module = literal_string(call.arguments.first()?.as_expression()?, 8)?;
+        let module = folded_name(call.arguments.first()?.as_expression()?)?;
         Some(strip_node_prefix(&module).to_owned())
     }
 
@@ -565,7 +681,7 @@ impl<'s> Walker<'s> {
                 MemberExpression::StaticMemberExpression(m) => {
                     Some(m.property.name.as_str().to_owned())
                 }
-                MemberExpression::ComputedMemberExpression(m) => literal_string(&m.expression, 8),
+                MemberExpression::ComputedMemberExpression(m) => folded_name(&m.expression),
                 MemberExpression::PrivateFieldExpression(m) => {
                     Some(format!("#{}", m.field.name.as_str()))
                 }
@@ -612,7 +728,13 @@ impl<'s> Walker<'s> {
                 && !p.method
                 && let Some(key) = property_key_name(&p.key)
             {
-                out.push((bounded(&key).0, self.arg_of(&p.value, depth + 1)));
+                // An option whose value is opaque says nothing a rule reads, and
+                // bundles pass hundreds of thousands of such objects (props,
+                // styles): keeping them cost ~50 MB on a 100 MB icon package.
+                let value = self.arg_of(&p.value, depth + 1);
+                if !matches!(value, Arg::Other) {
+                    out.push((bounded(&key).0, value));
+                }
             }
         }
     }
@@ -629,6 +751,11 @@ impl<'s> Walker<'s> {
             ),
             Expression::BooleanLiteral(b) => Arg::Const(b.value.to_string()),
             Expression::NullLiteral(_) => Arg::Const("null".to_owned()),
+            Expression::Identifier(id) if !self.aliases.contains_key(id.name.as_str()) => self
+                .module_paths
+                .get(id.name.as_str())
+                .cloned()
+                .unwrap_or_else(|| Arg::Name(id.name.as_str().to_owned())),
             Expression::Identifier(_)
             | Expression::StaticMemberExpression(_)
             | Expression::ComputedMemberExpression(_) => {
@@ -709,7 +836,7 @@ impl<'s> Walker<'s> {
             let module = arguments
                 .first()
                 .and_then(Argument::as_expression)
-                .and_then(|e| literal_string(e, 8));
+                .and_then(folded_name);
             self.add_import(module, None, span);
         }
         self.push_call(callee, arguments, span);
@@ -755,7 +882,9 @@ impl<'s> Walker<'s> {
             Expression::StaticMemberExpression(m) if m.property.name == "env" => {
                 self.is_process(&m.object)
             }
-            Expression::ComputedMemberExpression(m) if matches!(&m.expression, Expression::StringLiteral(s) if s.value == "env") => {
+            Expression::ComputedMemberExpression(m)
+                if folded_name(&m.expression).is_some_and(|k| k == "env") =>
+            {
                 self.is_process(&m.object)
             }
             _ => false,
@@ -917,6 +1046,19 @@ impl<'s> Walker<'s> {
     /// `const env = process.env`, `const r = require`).
     fn bind_declarator(&mut self, decl: &VariableDeclarator<'_>) {
         let Some(init) = &decl.init else { return };
+        if let (BindingPattern::BindingIdentifier(id), Expression::CallExpression(call)) =
+            (&decl.id, unwrap_expr(init))
+            && self.module_paths.len() < MAX_ALIASES
+            // Cheap check first: this runs for every declarator initialised by a call.
+            && unwrap_expr(&call.callee)
+                .as_member_expression()
+                .and_then(MemberExpression::static_property_name)
+                == Some("resolve")
+            && self.callee_name(&call.callee) == "require.resolve"
+        {
+            let arg = self.call_arg(&call.callee, &call.arguments, 1);
+            self.module_paths.insert(id.name.as_str().to_owned(), arg);
+        }
         let Some(target) = self.binding_target(init) else {
             return;
         };
@@ -946,7 +1088,18 @@ impl<'s> Walker<'s> {
 
     /// What a binding's initialiser denotes, when that is worth remembering.
     fn binding_target(&self, init: &Expression<'_>) -> Option<String> {
-        let init = unwrap_expr(init);
+        let mut init = unwrap_expr(init);
+        // `var env = process.env || {}`: a fallback does not change what is bound.
+        for _ in 0..MAX_PATH_PARTS {
+            match init {
+                Expression::LogicalExpression(l)
+                    if matches!(l.operator, LogicalOperator::Or | LogicalOperator::Coalesce) =>
+                {
+                    init = unwrap_expr(&l.left);
+                }
+                _ => break,
+            }
+        }
         match init {
             Expression::ImportExpression(import) => {
                 literal_string(&import.source, 8).map(|m| strip_node_prefix(&m).to_owned())
@@ -1244,12 +1397,12 @@ impl<'a> Visit<'a> for Walker<'_> {
         if self.is_process_env(&it.object) {
             self.env_consumed = Some(it.object.span().start);
             if !is_write {
-                let arg = literal_string(&it.expression, 8)
-                    .map_or(Arg::Other, |s| Arg::Str(bounded(&s).0));
+                let arg =
+                    folded_name(&it.expression).map_or(Arg::Other, |s| Arg::Str(bounded(&s).0));
                 self.push_env_read(arg, it.span);
             }
         } else if self.env_consumed != Some(it.span.start)
-            && matches!(&it.expression, Expression::StringLiteral(s) if s.value == "env")
+            && folded_name(&it.expression).is_some_and(|k| k == "env")
             && self.is_process(&it.object)
         {
             self.push_env_read(Arg::Other, it.span);

@@ -134,9 +134,10 @@ struct SquatIndex {
     collapsed: HashMap<String, usize>,
     /// npm scoped names flattened: `@babel/core` → `babelcore`.
     flat_scoped: HashMap<String, usize>,
-    /// Hashes of every 0/1-deletion variant of each name (and 2-deletion
-    /// variants of long names), with the rank of the name, sorted by hash.
-    deletions: Vec<(u64, u32)>,
+    /// Every 0/1-deletion variant of each name (and 2-deletion variants of
+    /// long names) as ([`tag`] of its hash, rank of the name), grouped by
+    /// [`bucket`]: 8 bytes an entry, about a million entries for npm.
+    deletions: Vec<(u32, u32)>,
     /// `bucket_starts[k]` is the first index in `deletions` whose hash has
     /// top bits `k`: a lookup scans one small bucket (one to three entries)
     /// instead of binary-searching millions, and building it is one pass.
@@ -160,7 +161,6 @@ impl SquatIndex {
             deletions: Vec::new(),
             bucket_starts: Vec::new(),
         };
-        let mut variants = Vec::new();
         for (rank, name) in list.names().iter().enumerate() {
             keep_best(&mut index.separator, separator_key(name), rank);
             let skel = skeleton(name);
@@ -174,32 +174,36 @@ impl SquatIndex {
                     keep_best(&mut index.flat_scoped, flat, rank);
                 }
             }
-            let bytes = name.as_bytes();
-            if char_len(name) >= MIN_FUZZY_LEN && bytes.len() <= MAX_NAME_LEN {
-                let max_del = if bytes.len() >= MIN_LEN_FOR_DISTANCE_2 {
-                    2
-                } else {
-                    1
-                };
-                variants.clear();
-                deletion_hashes(bytes, max_del, &mut variants);
-                variants.sort_unstable();
-                variants.dedup();
-                let rank = u32::try_from(rank).unwrap_or(u32::MAX);
-                index.deletions.extend(variants.iter().map(|&h| (h, rank)));
-            }
         }
-        index.deletions.sort_unstable();
-        // Counting pass: bucket_starts[k + 1] counts bucket k, then prefix sums.
+        // Counting sort by bucket, in two passes over the deletion variants:
+        // count each bucket, then place each entry. Lookups scan their bucket
+        // linearly, so entries need grouping, not ordering; and generating the
+        // variants twice is cheaper than holding them all in a second, wider
+        // vector (or sorting about a million of them, which dominated the
+        // start-up of a one-package scan).
+        // bucket_starts[k + 1] counts bucket k, then prefix sums.
         let mut starts = vec![0u32; (1usize << BUCKET_BITS) + 1];
-        for &(h, _) in &index.deletions {
+        for_each_deletion(list, |h, _| {
             if let Some(slot) = starts.get_mut(bucket(h) + 1) {
                 *slot = slot.saturating_add(1);
             }
-        }
+        });
         for k in 1..starts.len() {
             starts[k] = starts[k].saturating_add(starts[k - 1]);
         }
+        let total = starts.last().map_or(0, |&n| n as usize);
+        let mut cursor = starts.clone();
+        let mut grouped = vec![(0u32, 0u32); total];
+        for_each_deletion(list, |h, rank| {
+            let Some(next) = cursor.get_mut(bucket(h)) else {
+                return;
+            };
+            if let Some(slot) = grouped.get_mut(*next as usize) {
+                *slot = (tag(h), rank);
+            }
+            *next = next.saturating_add(1);
+        });
+        index.deletions = grouped;
         index.bucket_starts = starts;
         index
     }
@@ -355,7 +359,7 @@ impl SquatIndex {
                 .deletions
                 .get(start as usize..end as usize)
                 .unwrap_or_default();
-            for &(_, rank) in run.iter().filter(|&&(k, _)| k == h) {
+            for &(_, rank) in run.iter().filter(|&&(k, _)| k == tag(h)) {
                 if !seen.contains(&rank) {
                     seen.push(rank);
                 }
@@ -542,6 +546,38 @@ fn mix(mut x: u64) -> u64 {
 }
 
 const BUCKET_BITS: u32 = 20;
+
+/// The low 32 bits of a variant hash, stored to tell a bucket's entries apart:
+/// with the bucket's 20 bits that is 52 bits of the hash; a collision only
+/// costs one distance computation, which decides.
+fn tag(hash: u64) -> u32 {
+    hash as u32
+}
+
+/// Calls `f(hash, rank)` for each distinct deletion variant of each popular
+/// name long enough to be matched by distance.
+fn for_each_deletion(list: &PopularList, mut f: impl FnMut(u64, u32)) {
+    let mut variants = Vec::new();
+    for (rank, name) in list.names().iter().enumerate() {
+        let bytes = name.as_bytes();
+        if char_len(name) < MIN_FUZZY_LEN || bytes.len() > MAX_NAME_LEN {
+            continue;
+        }
+        let max_del = if bytes.len() >= MIN_LEN_FOR_DISTANCE_2 {
+            2
+        } else {
+            1
+        };
+        variants.clear();
+        deletion_hashes(bytes, max_del, &mut variants);
+        variants.sort_unstable();
+        variants.dedup();
+        let rank = u32::try_from(rank).unwrap_or(u32::MAX);
+        for &h in &variants {
+            f(h, rank);
+        }
+    }
+}
 
 /// The bucket of a (mixed, so uniformly spread) hash: its top bits.
 fn bucket(hash: u64) -> usize {

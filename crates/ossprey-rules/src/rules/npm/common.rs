@@ -120,16 +120,17 @@ pub(crate) fn context(input: &Input<'_>, file: &FileAnalysis) -> RunsAt {
     }
 }
 
-/// Whether an install-time shell file (`sh build.sh` from a hook) runs `file` with an
-/// interpreter (`node index.js`).
+/// Whether an install hook, or an install-time shell file (`sh build.sh` from a hook),
+/// runs `file` with an interpreter (`node index.js`).
 fn run_by_install_shell(input: &Input<'_>, file: &FileAnalysis) -> bool {
     let root = input.files.root();
     let Some(rel) = file.path.strip_prefix(root) else {
         return false;
     };
+    // Hooks count too: the file analysis may not see through wrappers such as
+    // `nohup node lib/x.js &`, which the shell tokenizer unwraps.
     install_commands(input)
         .iter()
-        .filter(|c| c.name == "script")
         .flat_map(|c| c.shell.runs.iter())
         .any(|r| matches!(&r.target, RunTarget::File(t) if t.trim_start_matches("./") == rel))
 }
@@ -315,4 +316,26 @@ pub(crate) fn host_data(facts: &SourceFacts) -> HostData<'_> {
         }
     }
     out
+}
+
+/// The argument of a code-evaluating call that holds the code: the first one of `eval`
+/// and the `vm` functions, the last one (the body) of `Function`.
+pub(crate) fn eval_code_arg(call: &Call) -> Option<&Arg> {
+    match call.callee.as_str() {
+        "eval"
+        | "vm.runInThisContext"
+        | "vm.runInNewContext"
+        | "vm.runInContext"
+        | "vm.Script"
+        | "vm.compileFunction"
+        | "vm.SourceTextModule" => call.args.first(),
+        "Function" => call.args.last(),
+        _ => None,
+    }
+}
+
+/// A code-evaluating call whose code is not written in the file: a variable, a call
+/// result or an expression rather than a string literal.
+pub(crate) fn evaluates_computed_code(call: &Call) -> bool {
+    eval_code_arg(call).is_some_and(|a| !matches!(a, Arg::Str(_) | Arg::Const(_)))
 }

@@ -9,7 +9,8 @@ use crate::{Input, Rule, finding};
 /// `got`, `request`, …) in JavaScript that runs at install time: the files npm
 /// install hooks run and the local modules they require. Medium by itself; high when
 /// the same file gathers host data to send (host name, user, home directory, network
-/// interfaces, DNS servers, or the whole environment).
+/// interfaces, DNS servers, or the whole environment); critical when a top-level
+/// request sits in a file that reads the host name, user or network interfaces.
 ///
 /// ## Why is this bad?
 /// Some benign packages download a prebuilt binary at install time, but most install
@@ -42,6 +43,10 @@ impl Rule for InstallNetwork {
             }
             let host = host_data(facts);
             let sends_host = !host.strong.is_empty() || host.whole_env.is_some();
+            let names_host = host
+                .strong
+                .iter()
+                .any(|c| matches!(*c, "os.hostname" | "os.userInfo" | "os.networkInterfaces"));
             // The first few requests say enough.
             for call in facts
                 .calls
@@ -49,7 +54,18 @@ impl Rule for InstallNetwork {
                 .filter(|c| is_js_network(&c.callee))
                 .take(3)
             {
-                let (severity, extra) = if sends_host {
+                // Who the user is or what the machine is called has no use in a
+                // download; sending it from top-level install code is the
+                // dependency-confusion probe itself.
+                let (severity, extra) = if names_host && call.scope.is_none() {
+                    (
+                        Severity::Critical,
+                        format!(
+                            " in a file that reads the host's identity ({})",
+                            host.describe()
+                        ),
+                    )
+                } else if sends_host {
                     (
                         Severity::High,
                         format!(" in a file that gathers host data ({})", host.describe()),

@@ -2,15 +2,25 @@
 
 mod common;
 pub mod dns_exfil;
+pub mod eval_embedded_data;
+pub mod exec_shell_payload;
 pub mod hook_download_exec;
 pub mod hook_inline_code;
 pub mod hook_network;
+pub mod hook_windows_payload;
 pub mod host_fingerprint_beacon;
 pub mod import_time_exec;
+pub mod install_detached_process;
+pub mod install_dynamic_eval;
 pub mod install_network;
 pub mod install_process_exec;
 pub mod install_script;
 pub mod obfuscated_code;
+pub mod remote_code_eval;
+pub mod reverse_shell;
+pub mod rewrites_module_code;
+pub mod secret_env_send;
+pub mod ssh_authorized_keys;
 
 use crate::Rule;
 
@@ -25,4 +35,14 @@ pub static RULES: &[&dyn Rule] = &[
     &dns_exfil::DnsExfil,
     &import_time_exec::ImportTimeExec,
     &obfuscated_code::ObfuscatedCode,
+    &install_dynamic_eval::InstallDynamicEval,
+    &install_detached_process::InstallDetachedProcess,
+    &ssh_authorized_keys::SshAuthorizedKeys,
+    &rewrites_module_code::RewritesModuleCode,
+    &remote_code_eval::RemoteCodeEval,
+    &exec_shell_payload::ExecShellPayload,
+    &reverse_shell::SocketShell,
+    &hook_windows_payload::HookWindowsPayload,
+    &eval_embedded_data::EvalEmbeddedData,
+    &secret_env_send::SecretEnvSend,
 ];

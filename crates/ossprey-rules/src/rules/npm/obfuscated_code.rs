@@ -12,7 +12,8 @@ use crate::{Input, Rule, finding};
 /// rotation (`while(!![])`, `arr['push'](arr['shift']())`) and `_0x…` identifiers,
 /// the `eval(function(p,a,c,k,e,d)…)` packer, code that evaluates a literal which
 /// itself calls `eval`, and modules loaded through a string-table lookup
-/// (`require(t(2))`, as a capability only). High in code that runs at install time
+/// (`require(t(2))`, as a capability only; in a bare script, also names assembled from
+/// such lookups). High in code that runs at install time
 /// (critical when the file also evaluates computed code, loads modules by computed
 /// name, or starts programs) and in an entry point with those capabilities; medium in
 /// an entry point without them or in runtime-only code with them; low otherwise. A bare
@@ -73,14 +74,23 @@ impl Rule for ObfuscatedCode {
                     .and_then(Arg::as_str)
                     .is_some_and(|s| s.len() > 200 && s.contains("eval("))
             });
-            // `require(t(2))` more than once: module names hidden in a string table.
+            // `require(t(2))` more than once: module names hidden in a string table. In a
+            // bare script without a manifest, names assembled from such lookups
+            // (`require(t(1) + t(2))`, read as `Other`) count too: with a manifest, that
+            // shape is too common in ordinary code (`require(dir + '/x')`) to tell apart.
+            let bare = standalone(input);
             let hidden_requires: Vec<_> = facts
                 .calls
                 .iter()
                 .filter(|c| {
                     c.callee == "require"
-                        && matches!(c.args.first(), Some(Arg::Call { callee, .. })
-                            if !callee.starts_with("path.") && !callee.starts_with("require."))
+                        && match c.args.first() {
+                            Some(Arg::Call { callee, .. }) => {
+                                !callee.starts_with("path.") && !callee.starts_with("require.")
+                            }
+                            Some(Arg::Other) => bare,
+                            _ => false,
+                        }
                 })
                 .collect();
             let (why, line) = if let Some(m) = marker {

@@ -738,15 +738,49 @@ pub(crate) fn is_strong_decoder(callee: &str) -> bool {
 
 /// Why the code a Python `exec`/`eval`/`compile` runs is hidden, for the shapes
 /// the decode-chain rule does not see: reversed strings, decryption, byte
-/// lists, a local lambda that decodes, a variable decoded just before.
+/// lists, a local lambda that decodes, a variable decoded just before,
+/// `map(chr, [...])`, a substitution over a literal, XOR-decoded characters.
 pub(crate) fn hidden_code(call: &Call, source: &SourceFacts) -> Option<String> {
     use crate::rules::catalog::{DECODE, is};
     let arg = call.args.first()?;
     let nested = arg.nested_callees();
+    let arg_text = call.snippet.split_once('(').map_or("", |(_, rest)| rest);
+    // Shapes the shared decode table lists only by their generic `join`:
+    // character codes mapped through `chr`, and a literal rewritten
+    // character by character (a substitution cipher).
+    if nested.contains(&"map") && arg_text.contains("map(chr") {
+        return Some("character codes mapped through `chr`".into());
+    }
+    if nested.first() == Some(&"?.join")
+        && arg_text.contains(" for ")
+        && (arg_text.contains(" in \"") || arg_text.contains(" in '"))
+    {
+        return Some("a literal rewritten character by character".into());
+    }
+    // `eval(compile(code, "<string>", "exec"))`: what matters is `code`.
+    let arg = match arg {
+        Arg::Call { callee, args } if callee == "compile" => args.first().unwrap_or(arg),
+        _ => arg,
+    };
+    if let Arg::Name(name) = arg
+        && !name.contains('.')
+        && let Some(x) = source.calls.iter().find(|c| {
+            c.scope == call.scope
+                && c.line <= call.line
+                && call.line - c.line <= 30
+                && c.callee == "chr"
+                && c.snippet.contains("ord(")
+                && c.snippet.contains('^')
+        })
+    {
+        return Some(format!(
+            "characters XOR-decoded at line {} into `{name}`",
+            x.line
+        ));
+    }
     if nested.iter().any(|c| is(DECODE, c)) {
         return None;
     }
-    let arg_text = call.snippet.split_once('(').map_or("", |(_, rest)| rest);
     if arg_text.contains("[::-1]") {
         return Some("a reversed string".into());
     }

@@ -4,6 +4,8 @@ pub mod cmdclass_override;
 pub(crate) mod common;
 pub mod download_execute;
 pub mod dynamic_exec;
+pub mod escaped_code_eval;
+pub mod exec_alias;
 pub mod import_time_exec;
 pub mod install_network;
 pub mod install_process_exec;
@@ -25,4 +27,6 @@ pub static RULES: &[&dyn Rule] = &[
     &cmdclass_override::CmdclassOverride,
     &shell_command_download::ShellCommandDownload,
     &sandbox_evasion::SandboxEvasion,
+    &escaped_code_eval::EscapedCodeEval,
+    &exec_alias::ExecAlias,
 ];

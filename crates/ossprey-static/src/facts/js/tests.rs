@@ -486,3 +486,82 @@ fn absurd_nesting_is_refused_not_overflowed() {
     );
     assert_eq!(bracket_depth(&quoted), 1);
 }
+
+#[test]
+fn names_hidden_by_constant_idioms_are_folded() {
+    let facts = js("const cp = require(['child_', 'process'].join(''));
+cp.exec('id');
+const f = require(String.fromCharCode(102, 115));
+f.readFileSync('/etc/passwd');
+const n = require(Buffer.from([110, 101, 116]).toString());
+n.connect(1);
+const o = require('so'.split('').reverse().join(''));
+o.hostname();
+global[['ev', 'al'].join('')](x);
+");
+    let names = callees(&facts);
+    for want in [
+        "child_process.exec",
+        "fs.readFileSync",
+        "net.connect",
+        "os.hostname",
+        "eval",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
+}
+
+#[test]
+fn decode_calls_in_argument_values_are_not_folded() {
+    // Rules look for decode chains feeding eval: folding is for names only.
+    let facts = js("eval(String.fromCharCode(97, 108, 101, 114, 116));");
+    assert!(matches!(
+        call(&facts, "eval").args.first(),
+        Some(Arg::Call { callee, .. }) if callee == "String.fromCharCode"
+    ));
+}
+
+#[test]
+fn char_codes_that_name_no_character_are_not_folded() {
+    let facts = js("require(String.fromCharCode(1e20)); require(String.fromCharCode(1.5, x));");
+    assert!(imports(&facts).iter().all(|(_, _, dynamic)| *dynamic));
+}
+
+#[test]
+fn computed_env_key_and_fallback_binding_read_the_whole_environment() {
+    let facts = js("var env = process['en' + 'v'] || {};
+req.write(JSON.stringify(env));");
+    assert!(
+        facts.calls.iter().any(|c| c.callee == PROCESS_ENV),
+        "{:?}",
+        callees(&facts)
+    );
+    assert_eq!(
+        call(&facts, "JSON.stringify").args,
+        [Arg::Name("process.env".into())]
+    );
+}
+
+#[test]
+fn a_local_bound_to_a_resolved_module_path_is_followed() {
+    let facts = js("const p = require.resolve('other');
+fs.writeFileSync(p, 'x');
+const q = compute();
+fs.writeFileSync(q, 'y');");
+    let writes: Vec<_> = facts
+        .calls
+        .iter()
+        .filter(|c| c.callee == "fs.writeFileSync")
+        .map(|c| c.args.first().cloned())
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            Some(Arg::Call {
+                callee: "require.resolve".into(),
+                args: vec![Arg::Str("other".into())]
+            }),
+            Some(Arg::Name("q".into()))
+        ]
+    );
+}
