@@ -156,7 +156,7 @@ fn default_corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus")
 }
 
-fn collect_archives(path: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+pub(crate) fn collect_archives(path: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
     let meta = std::fs::symlink_metadata(path)?;
     if meta.is_dir() {
         for entry in std::fs::read_dir(path)? {
@@ -221,7 +221,7 @@ fn decompress_external(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn decompress_in_process(path: &Path) -> io::Result<u64> {
+pub(crate) fn decompress_in_process(path: &Path) -> io::Result<u64> {
     let name = name_of(path);
     let file = io::BufReader::new(std::fs::File::open(path)?);
     let mut sink = io::sink();

@@ -2,11 +2,19 @@
 //!
 //! * `bench-inventory [--runs N] [DIR|FILE ...]` — inventory scan throughput
 //!   against plain decompression of the same files, measured in the same run.
+//! * `bench-scan [--runs N] [--limit N] [--eco pypi|npm] [DIR ...]` — in-process
+//!   static scan time per stage on the eval's cached benign archives, against
+//!   decompression of the same files.
+//! * `bench-sandbox [--count N] [--runs-true N] [--no-throughput]` — install phase of
+//!   generated sdists and npm packages sandboxed vs. chrooted, sandbox setup+teardown,
+//!   analyses per hour (root and the provisioned runtime needed).
 //! * `eval [--benign-only|--malicious-only] [--limit N] [--jobs N] [--guarddog] [--bin PATH]`
 //!   — detection quality (recall, false positives), speed and memory on the pinned
 //!   benign corpus and the malicious corpus; `eval make-lists` regenerates the lists.
 
 mod bench_inventory;
+mod bench_sandbox;
+mod bench_scan;
 mod eval;
 
 use std::process::ExitCode;
@@ -15,10 +23,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("bench-inventory") => bench_inventory::run(&args[1..]),
+        Some("bench-scan") => bench_scan::run(&args[1..]),
+        Some("bench-sandbox") => bench_sandbox::run(&args[1..]),
         Some("eval") => eval::run(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask bench-inventory [--runs N] [--bin PATH] [DIR|FILE ...]\n\
+                 \x20      cargo xtask bench-scan [--runs N] [--limit N] [--eco pypi|npm] [--top N] [DIR ...]\n\
                  \n\
                  bench-inventory  inventory scan of package archives (default: ../shared/corpus)\n\
                  \x20                compared with gzip -dc / bzip2 -dc / unzip -p on the same files\n\

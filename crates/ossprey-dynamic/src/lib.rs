@@ -19,13 +19,22 @@
 //! - the spec's inputs (the archive in `/pkg`, driver scripts in `/ossprey`) are copied
 //!   into per-directory host folders bound read-only;
 //! - a fresh [`SinkholeHook`] seals the phase's network namespace and records its
-//!   traffic; the sandbox refuses to run when the namespace has anything but `lo`.
+//!   traffic; the sandbox refuses to run when the namespace has anything but `lo`;
+//! - [`honeytoken`]: fake secrets planted once in the home directory and added to every
+//!   phase's environment; after each phase, reads of the planted files and tokens in
+//!   the captured traffic become `dynamic.honeytokens.hits`.
 //!
-//! The scratch directory is deleted when [`analyze`] returns.
+//! The scratch directory is deleted when [`analyze`] returns. As root it is a tmpfs of
+//! [`DynamicOptions::scratch_size_bytes`] (see `capped`): a package cannot fill the host's
+//! disk. With [`DynamicOptions::keep_artifacts`], the captured traffic and the files the
+//! package wrote are copied out first (see `artifacts`).
 //!
 //! **Must never** run a phase outside the sandbox or without the sinkhole's seal.
 
+pub mod artifacts;
+mod capped;
 mod convert;
+pub mod honeytoken;
 mod hook;
 
 use std::collections::BTreeMap;
@@ -50,13 +59,24 @@ pub struct DynamicOptions {
     pub phases: Vec<Phase>,
     /// Wall-clock deadline of each phase.
     pub phase_timeout: Duration,
+    /// Where to keep each package's captured traffic and written files (`--keep-artifacts`).
+    pub keep_artifacts: Option<PathBuf>,
+    /// Total size of the package's persistent writable directories (home, `/work`,
+    /// `/tmp`), enforced with a tmpfs when running as root.
+    pub scratch_size_bytes: u64,
+    /// How long processes that outlived a phase's main process may go on (bounded by
+    /// the phase's deadline): a daemon's delayed action is captured within it.
+    pub linger: Duration,
 }
 
 impl Default for DynamicOptions {
     fn default() -> Self {
         Self {
             phases: Phase::ALL.to_vec(),
-            phase_timeout: Duration::from_secs(120),
+            phase_timeout: Duration::from_secs(60),
+            keep_artifacts: None,
+            scratch_size_bytes: 512 << 20,
+            linger: Duration::from_secs(3),
         }
     }
 }
@@ -129,6 +149,14 @@ pub fn analyze(
         notes: vec!["dependencies are not installed: the package ran alone".into()],
         ..DynamicResult::default()
     };
+    if let Some(note) = scratch.cap(options.scratch_size_bytes) {
+        result.notes.push(note);
+    }
+    // Fake secrets in the home (it persists across phases: planted once, after the
+    // cap's mount so they live on it) and in every phase's environment.
+    let honeytokens = honeytoken::Honeytokens::generate(&identity)?;
+    honeytokens.plant(&scratch.host_dir(&layout.home)?)?;
+    result.honeytokens.planted = honeytokens.planted();
     for &phase in &options.phases {
         let spec = match phase_spec(package, phase, &layout, &drivers) {
             Ok(spec) => spec,
@@ -149,10 +177,10 @@ pub fn analyze(
             .retain(|t| !spec.writable.iter().any(|w| Path::new(w) == t.target));
         let sandbox_phase = ossprey_sandbox::Phase {
             argv: spec.argv.clone(),
-            env: spec.env.clone(),
+            env: honeytokens.phase_env(&spec.env),
             cwd: Some(PathBuf::from(&spec.cwd)),
             timeout: spec.deadline,
-            linger: Duration::ZERO,
+            linger: options.linger,
         };
         let hook = Arc::new(SinkholeHook::new());
         let run = Sandbox::new()
@@ -160,6 +188,13 @@ pub fn analyze(
             .run(&policy, &sandbox_phase)?;
         let network = hook.finish();
         let mut report = phase_report(&spec.argv, &run, network.as_ref().ok());
+        honeytokens.record(
+            phase.as_str(),
+            &run,
+            network.as_ref().ok(),
+            &mut result.honeytokens,
+        );
+        honeytokens.redact(&mut report);
         if let Err(why) = network {
             report.isolation.notes.push(why);
         }
@@ -167,11 +202,35 @@ pub fn analyze(
             *slot = Some(report);
         }
     }
+    if let Some(root) = &options.keep_artifacts {
+        let name = artifacts::safe_name(&format!(
+            "{}-{}",
+            package.name,
+            package.version.as_deref().unwrap_or("unknown")
+        ));
+        let writable: BTreeMap<String, PathBuf> = scratch
+            .dirs
+            .iter()
+            .filter(|(k, _)| !k.starts_with("input:"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let budget = artifacts::DEFAULT_FILES_BUDGET;
+        match artifacts::keep(root, &name, &result, &writable, budget) {
+            Ok(dir) => result
+                .notes
+                .push(format!("artifacts kept in {}", dir.display())),
+            Err(e) => result
+                .notes
+                .push(format!("keeping artifacts in {}: {e}", root.display())),
+        }
+    }
     Ok(result)
 }
 
 /// Host-side directories of one package's phases, removed on drop.
 struct Scratch {
+    /// The size cap on `dir`; declared first so it is unmounted before `dir` is removed.
+    cap: Option<capped::CappedDir>,
     dir: tempfile::TempDir,
     /// Sandbox path → host directory.
     dirs: BTreeMap<String, PathBuf>,
@@ -180,11 +239,31 @@ struct Scratch {
 impl Scratch {
     fn new() -> std::io::Result<Self> {
         Ok(Self {
+            cap: None,
             dir: tempfile::Builder::new()
                 .prefix("ossprey-dynamic-")
                 .tempdir()?,
             dirs: BTreeMap::new(),
         })
+    }
+
+    /// Cap the scratch's total size with a tmpfs (root only); returns a note when it
+    /// could not be capped. Must run before any directory is created in it.
+    fn cap(&mut self, size_bytes: u64) -> Option<String> {
+        if !nix::unistd::geteuid().is_root() {
+            return Some(
+                "writable directories not size-capped (needs root for a tmpfs); \
+                 RLIMIT_FSIZE bounds each file"
+                    .into(),
+            );
+        }
+        match capped::CappedDir::mount(self.dir.path(), size_bytes) {
+            Ok(cap) => {
+                self.cap = Some(cap);
+                None
+            }
+            Err(e) => Some(format!("writable directories not size-capped: {e}")),
+        }
     }
 
     /// The host directory standing for `sandbox_path` (created once, then reused).

@@ -35,6 +35,9 @@ pub struct DynamicResult {
     /// Remarks for people: phases not run and why, dependencies not installed, …
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Fake secrets planted for the run and where they turned up.
+    #[serde(default, skip_serializing_if = "Honeytokens::is_empty")]
+    pub honeytokens: Honeytokens,
 }
 
 impl DynamicResult {
@@ -267,4 +270,98 @@ pub struct Isolation {
     pub cgroup: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+}
+
+/// Honeytokens: unique fake secrets planted in the sandbox's home and environment for
+/// one run, and every place they turned up. Token values are never reported in full
+/// (a short prefix identifies them); they are fake and differ per run anyway.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Honeytokens {
+    /// What was planted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planted: Vec<PlantedToken>,
+    /// Reads of planted files and tokens seen in egress.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hits: Vec<HoneytokenHit>,
+    /// Remarks: reads that were the tools' own (npm loading `~/.npmrc`), …
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+impl Honeytokens {
+    /// Nothing planted, nothing seen.
+    pub fn is_empty(&self) -> bool {
+        self.planted.is_empty() && self.hits.is_empty() && self.notes.is_empty()
+    }
+}
+
+/// One planted fake secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlantedToken {
+    /// `ssh_private_key`, `aws_access_key_id`, `github_token`, …
+    pub kind: String,
+    /// The file it is in (absolute, inside the sandbox).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The environment variable it is in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The first characters of the value.
+    pub prefix: String,
+}
+
+/// How a honeytoken was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HitHow {
+    /// A process opened a honeytoken file for reading.
+    Read,
+    /// The token left in captured traffic: proof of exfiltration.
+    Egress,
+}
+
+/// One honeytoken hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoneytokenHit {
+    /// The token's kind (as in [`PlantedToken::kind`]).
+    pub kind: String,
+    pub how: HitHow,
+    /// The phase (`install`, `import`, `execute`).
+    pub phase: String,
+    /// The planted file the token came from (or the file read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The environment variable the token came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Egress: how the token was encoded (`raw`, `base64`, `base64url`, `hex`, `base32`,
+    /// `url`, `url+base64`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+    /// Egress: what carried it (`http`, `tls`, `tcp`, `dns`, `udp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Egress: where in what was carried (`body`, `path`, `header user-agent`,
+    /// `bytes`, `query name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Egress: the destination the package asked for (`address:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    /// Egress: the DNS name of the destination, or the query name that carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Read: the process that opened the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// Read: its command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// Read: whether the open succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub succeeded: Option<bool>,
+    /// Milliseconds since the phase (read) or the phase's sinkhole (egress) started.
+    pub time_ms: u64,
+    /// The first characters of the token.
+    pub token_prefix: String,
 }

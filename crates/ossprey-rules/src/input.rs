@@ -37,11 +37,66 @@ impl<'a> Input<'a> {
     /// The 1-based line of the first occurrence of `needle` in `path`, for evidence
     /// about manifest entries.
     pub fn line_of(&self, path: &str, needle: &str) -> Option<u32> {
-        let content = self.files.content(path)?;
-        let text = String::from_utf8_lossy(content);
-        let at = text.find(needle)?;
-        u32::try_from(text[..at].matches('\n').count() + 1).ok()
+        let text = self.files.text(path)?;
+        let at = memchr::memmem::find(text.as_bytes(), needle.as_bytes())?;
+        Some(line_at(text.as_bytes(), at))
     }
+
+    /// The text of the file at `path` (invalid UTF-8 replaced), when it was kept.
+    /// Valid UTF-8 is borrowed without validating it again.
+    pub fn text(&self, path: &str) -> Option<std::borrow::Cow<'a, str>> {
+        self.files.text(path)
+    }
+}
+
+/// The 1-based line holding byte `offset` of `text`. Counts newlines with
+/// SIMD, which matters for rules that report the line of a match deep in a
+/// large file; callers needing many lines of one file should walk forward
+/// instead of calling this for each.
+pub(crate) fn line_at(text: &[u8], offset: usize) -> u32 {
+    let before = text.get(..offset).unwrap_or(text);
+    u32::try_from(memchr::memchr_iter(b'\n', before).count())
+        .unwrap_or(u32::MAX - 1)
+        .saturating_add(1)
+}
+
+/// Line `index` (0-based) of `text` as `str::lines` splits it — a trailing
+/// `\r` before the `\n` removed — found with SIMD newline search instead of
+/// walking every earlier line. Rules ask for the line of each of many calls.
+pub(crate) fn nth_line(text: &[u8], index: usize) -> Option<&[u8]> {
+    let start = match index.checked_sub(1) {
+        None => 0,
+        Some(n) => memchr::memchr_iter(b'\n', text).nth(n)? + 1,
+    };
+    let rest = text.get(start..)?;
+    if rest.is_empty() {
+        // `lines` yields no empty line after a final newline (or for "").
+        return None;
+    }
+    Some(match memchr::memchr(b'\n', rest) {
+        Some(end) => {
+            let line = &rest[..end];
+            line.strip_suffix(b"\r").unwrap_or(line)
+        }
+        None => rest,
+    })
+}
+
+/// The 1-based line of the first line of `text` that starts with `prefix`
+/// and also contains `also` — as `text.lines().position(..)` would find, in
+/// one SIMD pass over the bytes instead of a walk over every line.
+pub(crate) fn first_line_starting(text: &[u8], prefix: &[u8], also: &[u8]) -> Option<u32> {
+    for at in memchr::memmem::find_iter(text, prefix) {
+        if at != 0 && text.get(at - 1) != Some(&b'\n') {
+            continue;
+        }
+        let rest = text.get(at..).unwrap_or_default();
+        let line = memchr::memchr(b'\n', rest).map_or(rest, |end| &rest[..end]);
+        if memchr::memmem::find(line, also).is_some() {
+            return Some(line_at(text, at));
+        }
+    }
+    None
 }
 
 /// Whether a call runs by itself: top-level code of an install- or import-time file.
@@ -101,6 +156,51 @@ pub fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_helpers_match_a_walk_over_lines() {
+        let text = b"a\nif __name__ == 'x':\n  if __name__ == '__main__':\nif __name__ == \"__main__\":\r\nz";
+        assert_eq!(line_at(text, 0), 1);
+        assert_eq!(line_at(text, 2), 2);
+        assert_eq!(line_at(text, text.len()), 5);
+        assert_eq!(line_at(text, usize::MAX), 5);
+        // Line 3 contains both but does not start with the prefix.
+        assert_eq!(
+            first_line_starting(text, b"if __name__", b"__main__"),
+            Some(4)
+        );
+        assert_eq!(
+            first_line_starting(b"if __name__:\n__main__", b"if __name__", b"__main__"),
+            None
+        );
+        assert_eq!(
+            first_line_starting(b"if __name__=='__main__'", b"if __name__", b"__main__"),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn nth_line_splits_as_str_lines_does() {
+        for text in [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "a\n\n",
+            "a\r\nb\r",
+            "\r\n\r\nx\ry\n",
+            "é\nü\r\n\nlast",
+        ] {
+            let want: Vec<&str> = text.lines().collect();
+            for i in 0..want.len() + 2 {
+                assert_eq!(
+                    nth_line(text.as_bytes(), i),
+                    want.get(i).map(|l| l.as_bytes()),
+                    "{text:?} line {i}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn install_time_top_level_code_weighs_most() {

@@ -33,6 +33,7 @@
 //! code outside the sandbox.
 
 mod cgroup;
+pub mod check;
 mod child;
 mod decode;
 mod error;

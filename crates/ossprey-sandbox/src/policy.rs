@@ -143,7 +143,12 @@ impl HostIdentity {
         let bytes = random_bytes::<20>();
         let user = FIRST_NAMES[bytes[0] as usize % FIRST_NAMES.len()];
         let kind = MACHINE_KINDS[bytes[1] as usize % MACHINE_KINDS.len()];
-        let machine_id = bytes[2..18].iter().map(|b| format!("{b:02x}")).collect();
+        // Shaped like systemd's (`sd_id128_randomize`): a random UUID v4, version and
+        // variant bits set, so the id looks like one `systemd-machine-id-setup` wrote.
+        let mut id: [u8; 16] = bytes[2..18].try_into().unwrap_or([0; 16]);
+        id[6] = (id[6] & 0x0f) | 0x40;
+        id[8] = (id[8] & 0x3f) | 0x80;
+        let machine_id = id.iter().map(|b| format!("{b:02x}")).collect();
         HostIdentity {
             hostname: format!("{user}-{kind}"),
             user: user.to_owned(),
@@ -380,13 +385,34 @@ mod tests {
 
     #[test]
     fn random_identity_is_plausible() {
-        let id = HostIdentity::random();
-        for word in ["sandbox", "box", "analysis"] {
-            assert!(!id.hostname.contains(word), "{}", id.hostname);
+        // Every name any identity can have: none gives the sandbox away.
+        for name in FIRST_NAMES.iter().chain(MACHINE_KINDS) {
+            for word in ["sandbox", "box", "analysis", "malware", "vm", "test"] {
+                assert!(!name.contains(word), "{name}");
+            }
         }
-        assert_eq!(id.home, PathBuf::from(format!("/home/{}", id.user)));
-        assert_eq!(id.machine_id.len(), 32);
-        assert!(id.machine_id.chars().all(|c| c.is_ascii_hexdigit()));
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..20 {
+            let id = HostIdentity::random();
+            let kind = id.hostname.strip_prefix(&format!("{}-", id.user));
+            assert!(
+                kind.is_some_and(|k| MACHINE_KINDS.contains(&k)),
+                "{}",
+                id.hostname
+            );
+            assert_eq!(id.home, PathBuf::from(format!("/home/{}", id.user)));
+            assert_eq!(id.machine_id.len(), 32);
+            assert!(
+                id.machine_id
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+            // systemd's shape: UUID version 4, RFC 4122 variant.
+            assert_eq!(&id.machine_id[12..13], "4", "{}", id.machine_id);
+            assert!("89ab".contains(&id.machine_id[16..17]), "{}", id.machine_id);
+            ids.insert(id.machine_id);
+        }
+        assert_eq!(ids.len(), 20, "machine ids differ per run");
     }
 
     #[test]

@@ -275,3 +275,45 @@ fn raw_sockets_are_refused() {
         r.stdout.text
     );
 }
+
+#[test]
+fn host_processes_cannot_be_signalled_or_traced_and_host_paths_are_not_written() {
+    require_sandbox!();
+    // A host process the sandbox must not reach, and a host file at a path the
+    // sandboxed script also names (its /tmp is its own tmpfs).
+    let mut victim = std::process::Command::new("sleep")
+        .arg("30.125")
+        .spawn()
+        .unwrap();
+    let pid = victim.id();
+    let host_dir = tempfile::tempdir_in("/tmp").unwrap();
+    let host_file = host_dir.path().join("host-owned.txt");
+    std::fs::write(&host_file, "untouched").unwrap();
+    let script = format!(
+        "kill -0 {pid} 2>&1; echo kill0=$?; kill -9 {pid} 2>&1; echo kill9=$?; \
+         perl -e 'print \"attach=\", syscall(101, 16, {pid}, 0, 0), \" \", 0 + $!, \"\\n\"'; \
+         mkdir -p {dir} 2>&1; echo overwritten > {file} 2>&1; echo write=$?; \
+         echo appended >> /etc/hosts 2>&1; echo etc=$?",
+        dir = host_dir.path().display(),
+        file = host_file.display(),
+    );
+    let r = common::run(&common::policy(), &common::sh(&script, 10));
+    let out = &r.stdout.text;
+    println!("{out}");
+    assert!(out.contains("kill0=") && out.contains("write="), "{out}");
+    // The pid does not exist in the sandbox's pid namespace (or names one of its own
+    // few processes, never the host's sleeper): both kills fail or miss.
+    assert!(!out.contains("kill9=0") || pid < 10, "{out}");
+    // PTRACE_ATTACH is denied by seccomp (EPERM = 1) whatever the pid.
+    assert!(out.contains("attach=-1 1\n"), "{out}");
+    // /etc is read-only.
+    assert!(!out.contains("etc=0"), "{out}");
+    // The host process is alive and the host file unchanged.
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "host process died: {out}"
+    );
+    assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "untouched");
+    let _ = victim.kill();
+    let _ = victim.wait();
+}

@@ -75,11 +75,10 @@ impl StaticFacts {
 pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
     let mut out = Vec::new();
     let (mut retained_calls, mut retained_strings) = (0usize, 0usize);
-    for (entry, data) in files.kept() {
+    for (entry, data, text) in files.kept_text() {
         if !is_text_kind(entry.kind) {
             continue;
         }
-        let text = String::from_utf8_lossy(data);
         let language = language_of(entry.kind);
         let source = match language {
             Some(_) if data.len() > MAX_PARSE_BYTES => None,

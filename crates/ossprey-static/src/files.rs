@@ -6,6 +6,7 @@
 //! kept in memory, each up to a size bound. Nothing here touches the disk
 //! except through `ossprey_archive`, which never extracts.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub struct PackageFiles {
     /// Nesting depth of each entry (0 = the archive itself), parallel to `entries`.
     depths: Vec<u32>,
     /// Kept content of each entry, parallel to `entries`.
-    contents: Vec<Option<Box<[u8]>>>,
+    contents: Vec<Option<Kept>>,
     /// Path → index of the *last* entry with that path (what an extractor would leave).
     by_path: HashMap<String, usize>,
     notes: Vec<ArchiveNote>,
@@ -100,9 +101,22 @@ impl PackageFiles {
 
     /// The content of the file at `path`, when it was kept (text-like and not too large).
     pub fn content(&self, path: &str) -> Option<&[u8]> {
+        self.kept_at(path).map(Kept::bytes)
+    }
+
+    /// The content of the file at `path` as text, invalid UTF-8 replaced by
+    /// U+FFFD — what `String::from_utf8_lossy(content)` gives, without
+    /// validating valid UTF-8 again: that was done once when the file was
+    /// read, and every rule reading a file's text would otherwise repeat it.
+    pub fn text(&self, path: &str) -> Option<Cow<'_, str>> {
+        self.kept_at(path).map(Kept::text)
+    }
+
+    fn kept_at(&self, path: &str) -> Option<&Kept> {
         self.by_path
             .get(path)
-            .and_then(|&i| self.contents[i].as_deref())
+            .and_then(|&i| self.contents.get(i))
+            .and_then(Option::as_ref)
     }
 
     /// Entries whose content was kept, with that content.
@@ -110,7 +124,15 @@ impl PackageFiles {
         self.entries
             .iter()
             .zip(&self.contents)
-            .filter_map(|(e, c)| c.as_deref().map(|c| (e, c)))
+            .filter_map(|(e, c)| c.as_ref().map(|c| (e, c.bytes())))
+    }
+
+    /// Entries whose content was kept, with that content as text (see [`Self::text`]).
+    pub fn kept_text(&self) -> impl Iterator<Item = (&FileEntry, &[u8], Cow<'_, str>)> {
+        self.entries
+            .iter()
+            .zip(&self.contents)
+            .filter_map(|(e, c)| c.as_ref().map(|c| (e, c.bytes(), c.text())))
     }
 
     /// What the archive reader handled safely but found odd.
@@ -219,7 +241,7 @@ impl PackageFilesBuilder {
                 link: None,
             },
             depth,
-            keep.then(|| data.into()),
+            keep.then(|| Kept::new(data)),
         );
         self
     }
@@ -263,7 +285,7 @@ impl PackageFilesBuilder {
             }));
     }
 
-    fn push(&mut self, entry: FileEntry, depth: u32, content: Option<Box<[u8]>>) {
+    fn push(&mut self, entry: FileEntry, depth: u32, content: Option<Kept>) {
         let files = &mut self.files;
         files
             .by_path
@@ -283,6 +305,38 @@ impl PackageFilesBuilder {
             }
         }
         files
+    }
+}
+
+/// A kept file's content, UTF-8-validated once when it is read.
+#[derive(Clone, Debug)]
+enum Kept {
+    /// Valid UTF-8 (almost every kept file): read as text for free.
+    Text(Box<str>),
+    /// Anything else; decoded lossily on each read, as before.
+    Bytes(Box<[u8]>),
+}
+
+impl Kept {
+    fn new(data: &[u8]) -> Self {
+        match std::str::from_utf8(data) {
+            Ok(text) => Kept::Text(text.into()),
+            Err(_) => Kept::Bytes(data.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Kept::Text(t) => t.as_bytes(),
+            Kept::Bytes(b) => b,
+        }
+    }
+
+    fn text(&self) -> Cow<'_, str> {
+        match self {
+            Kept::Text(t) => Cow::Borrowed(t),
+            Kept::Bytes(b) => String::from_utf8_lossy(b),
+        }
     }
 }
 

@@ -29,6 +29,28 @@ pub enum Command {
     Analyze(Box<AnalyzeArgs>),
     /// List the detection rules: id, category and what each detects.
     Rules(RulesArgs),
+    /// The sandbox itself.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Probe which isolation layers work on this host (each one is tried for real).
+    /// Exits 0 when every required layer works, 2 otherwise.
+    Check(SandboxCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxCheckArgs {
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -96,8 +118,25 @@ pub struct AnalyzeArgs {
 pub struct DynamicArgs {
     /// Wall-clock deadline of each sandbox phase, in seconds; every process of the
     /// phase is killed when it passes.
-    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long = "timeout", alias = "phase-timeout", value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub phase_timeout: u64,
+
+    /// Keep what each package sent (sinkhole log, raw connection bytes) and the files
+    /// it wrote in DIR/<package>-<version>/. Symlinks the package made are recorded,
+    /// never followed.
+    #[arg(long, value_name = "DIR")]
+    pub keep_artifacts: Option<PathBuf>,
+
+    /// Total size of a package's writable directories (home, /work, /tmp), in MiB;
+    /// a tmpfs enforces it when running as root.
+    #[arg(long, value_name = "MIB", default_value_t = 512, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub scratch_mib: u64,
+
+    /// How long processes that outlive a phase's main process (daemons, delayed
+    /// actions) may keep running, in seconds, before the phase ends and kills them;
+    /// still bounded by --timeout.
+    #[arg(long, value_name = "SECS", default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub linger: u64,
 
     /// Phases to run, comma-separated, in this order.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PhaseArg::Install, PhaseArg::Import, PhaseArg::Execute])]

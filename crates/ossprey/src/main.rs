@@ -8,13 +8,14 @@ mod cli;
 mod output;
 mod pipeline;
 mod progress;
+mod sandbox_check;
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, RulesFormat};
+use crate::cli::{CheckFormat, Cli, Command, RulesFormat, SandboxCommand};
 
 /// Every target was analysed and no `--fail-on` threshold was reached.
 const EXIT_OK: u8 = 0;
@@ -45,6 +46,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &args.scan,
             Some(&args.dynamic),
         )?)),
+        Command::Sandbox(SandboxCommand::Check(args)) => {
+            let check = sandbox_check::host_check(true);
+            let mut out = std::io::stdout().lock();
+            match args.format {
+                CheckFormat::Text => write!(out, "{}", check.to_text())?,
+                CheckFormat::Json => {
+                    serde_json::to_writer_pretty(&mut out, &check)?;
+                    writeln!(out)?;
+                }
+            }
+            Ok(if check.ready() { EXIT_OK } else { EXIT_ERROR })
+        }
     }
 }
 

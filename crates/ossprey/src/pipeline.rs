@@ -39,6 +39,9 @@ pub struct Context {
 /// What `analyze` needs besides the static pipeline.
 struct DynamicContext {
     options: ossprey_dynamic::DynamicOptions,
+    /// Why the host cannot run the sandbox, if a required layer is missing (probed once
+    /// per batch; each target then fails with `sandbox-unavailable`).
+    unavailable: Option<String>,
     /// The runtime, or why it could not be provisioned (each target then fails).
     runtime: Result<ossprey_runtime::Runtime, String>,
 }
@@ -57,24 +60,31 @@ impl DynamicContext {
             })
             .collect();
         let options = ossprey_runtime::Options::from_env();
-        let runtime = if quiet {
+        let unavailable = crate::sandbox_check::host_check(false).unavailable_reason();
+        let runtime = if let Some(why) = &unavailable {
+            // Building a runtime the sandbox cannot use would only cost minutes.
+            Err(format!("not provisioned: {why}"))
+        } else if quiet {
             ossprey_runtime::Runtime::ensure(&options, &mut ossprey_runtime::NoProgress)
+                .map_err(|e| e.to_string())
         } else {
             eprintln!(
                 "ossprey: sandbox runtime at {}",
                 options.runtime_path().display()
             );
-            ossprey_runtime::Runtime::ensure(
-                &options,
-                &mut ossprey_runtime::StderrProgress::default(),
-            )
+            ossprey_runtime::Runtime::ensure(&options, &mut crate::progress::RuntimeProgress::new())
+            .map_err(|e| e.to_string())
         };
         Self {
             options: ossprey_dynamic::DynamicOptions {
                 phases,
                 phase_timeout: Duration::from_secs(args.phase_timeout),
+                keep_artifacts: args.keep_artifacts.clone(),
+                scratch_size_bytes: args.scratch_mib << 20,
+                linger: Duration::from_secs(args.linger),
             },
-            runtime: runtime.map_err(|e| e.to_string()),
+            unavailable,
+            runtime,
         }
     }
 }
@@ -383,6 +393,9 @@ fn run_dynamic(
         ));
         return Ok(());
     };
+    if let Some(why) = &ctx.unavailable {
+        return Err(ReportError::new("sandbox-unavailable", why.clone()));
+    }
     let runtime = ctx
         .runtime
         .as_ref()

@@ -87,3 +87,53 @@ impl Progress {
         }
     }
 }
+
+/// Progress of the sandbox runtime's first-use build (minutes): a bar over the
+/// build's stages on a terminal, with the latest debootstrap/apt line as its
+/// message; stage lines otherwise.
+pub struct RuntimeProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl RuntimeProgress {
+    pub fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let len = ossprey_runtime::Stage::ALL.len() as u64 - 1;
+            let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] runtime {bar:20} {pos}/{len} {wide_msg}",
+            ) {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Self { bar }
+    }
+}
+
+impl ossprey_runtime::Progress for RuntimeProgress {
+    fn stage(&mut self, stage: ossprey_runtime::Stage) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_position(stage.index() as u64);
+                bar.set_message(stage.describe());
+                if stage == ossprey_runtime::Stage::Done {
+                    bar.finish_and_clear();
+                }
+            }
+            None => {
+                let _ = writeln!(std::io::stderr(), "ossprey: runtime: {}", stage.describe());
+            }
+        }
+    }
+
+    fn line(&mut self, line: &str) {
+        if let Some(bar) = &self.bar {
+            // Keep the bar on one line: the message is the build's latest output,
+            // cut to a terminal-friendly width.
+            let short: String = line.chars().filter(|c| !c.is_control()).take(80).collect();
+            bar.set_message(short);
+        }
+    }
+}

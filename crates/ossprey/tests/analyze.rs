@@ -12,82 +12,13 @@
 //! package code runs and the sandbox refuses to run otherwise; each test also asserts
 //! the interfaces the phase reports.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-use base64::Engine as _;
+use common::{analyze, assert_sealed, b64, report, runtime_dir_or_skip};
 use ossprey_testkit::archives::tar_gz;
-use serde_json::{Value, json};
-
-/// The runtime directory, or why the test must skip.
-fn runtime_dir_or_skip(test: &str) -> Option<PathBuf> {
-    if !nix_is_root() {
-        eprintln!("SKIP {test}: needs root (the sandbox maps the caller's uid)");
-        return None;
-    }
-    if let Some(why) = ossprey_dynamic::sandbox_unavailable() {
-        eprintln!("SKIP {test}: {why}");
-        return None;
-    }
-    let options = ossprey_runtime::Options::from_env();
-    match ossprey_runtime::Runtime::open(&options) {
-        Ok(Some(_)) => Some(options.runtime_dir),
-        Ok(None) => {
-            eprintln!(
-                "SKIP {test}: no sandbox runtime at {}; build it with `cargo run -p ossprey-runtime --example provision_runtime`",
-                options.runtime_path().display()
-            );
-            None
-        }
-        Err(e) => panic!("the cached runtime is damaged: {e}"),
-    }
-}
-
-fn nix_is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn analyze(runtime_dir: &Path, cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ossprey"))
-        .arg("analyze")
-        .args(args)
-        .env("OSSPREY_CACHE_DIR", cache)
-        .env("OSSPREY_RUNTIME_DIR", runtime_dir)
-        .env("OSSPREY_PYPI_URL", "http://127.0.0.1:9")
-        .env("OSSPREY_NPM_URL", "http://127.0.0.1:9")
-        .env("OSSPREY_CRATES_INDEX_URL", "http://127.0.0.1:9")
-        .env("OSSPREY_RUBYGEMS_URL", "http://127.0.0.1:9")
-        .output()
-        .expect("run ossprey")
-}
-
-fn report(out: &Output) -> Value {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let r: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
-    r
-}
-
-fn assert_sealed(phase: &Value) {
-    assert_eq!(
-        phase["isolation"]["interfaces"],
-        json!(["lo"]),
-        "the sandbox's namespace must have only lo: {phase:#}"
-    );
-}
-
-fn b64(s: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s.as_str().unwrap_or_default())
-        .expect("base64")
-}
+use serde_json::json;
 
 /// An npm tarball whose postinstall, run by npm, writes into $HOME, resolves
 /// `exfil.example.test` and POSTs `token=abc` to it.

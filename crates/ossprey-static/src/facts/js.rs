@@ -283,6 +283,17 @@ fn is_require(callee: &str) -> bool {
     )
 }
 
+/// The module-interop helpers compilers wrap `require` in (tsc's `__importDefault` and
+/// `__importStar`, Babel's `_interopRequireDefault` and `_interopRequireWildcard`, also
+/// reached through `tslib`).
+fn is_interop_helper(callee: &str) -> bool {
+    let last = callee.rsplit('.').next().unwrap_or(callee);
+    matches!(
+        last,
+        "__importDefault" | "__importStar" | "_interopRequireDefault" | "_interopRequireWildcard"
+    )
+}
+
 /// `s` cut to [`MAX_LITERAL_CHARS`] characters, and its full length in characters.
 fn bounded(s: &str) -> (String, usize) {
     let len = s.chars().count();
@@ -609,12 +620,17 @@ impl<'s> Walker<'s> {
     fn path_of(&self, expr: &Expression<'_>) -> Option<String> {
         let mut props: Vec<String> = Vec::new();
         let mut cur = unwrap_expr(expr);
+        let root_is_module;
         let root = loop {
             if props.len() > MAX_PATH_PARTS {
                 return None;
             }
             match cur {
-                Expression::Identifier(id) => break self.resolve_ident(id.name.as_str()),
+                Expression::Identifier(id) => {
+                    let name = id.name.as_str();
+                    root_is_module = self.aliases.get(name).is_some_and(|t| !t.contains('.'));
+                    break self.resolve_ident(name);
+                }
                 Expression::StaticMemberExpression(m) => {
                     props.push(m.property.name.as_str().to_owned());
                     cur = unwrap_expr(&m.object);
@@ -634,11 +650,19 @@ impl<'s> Walker<'s> {
                     }
                     _ => return None,
                 },
-                Expression::CallExpression(call) => break self.required_module(call)?,
+                Expression::CallExpression(call) => {
+                    root_is_module = true;
+                    break self.required_module(call)?;
+                }
                 _ => return None,
             }
         };
-        let mut parts = props.iter().rev().map(String::as_str);
+        let mut parts = props.iter().rev().map(String::as_str).peekable();
+        // `os_1.default.hostname` (compiled ES module interop) is `os.hostname`: a
+        // module's `default` export is the module itself here.
+        if root_is_module && parts.peek() == Some(&"default") {
+            parts.next();
+        }
         let mut out = root;
         // `global.eval` is `eval`, `globalThis.process.env` is `process.env`.
         if is_global_object(&out) {
@@ -660,10 +684,24 @@ impl<'s> Walker<'s> {
             return None;
         }
         let callee = self.path_of(&call.callee)?;
+        let arg = call.arguments.first()?.as_expression()?;
+        if is_interop_helper(&callee) {
+            // `__importDefault(require("os"))` from tsc, `_interopRequireDefault(…)` from
+            // Babel: the helper returns the module (or a `{ default: module }` wrapper).
+            // One level only, so this cannot recurse.
+            let Expression::CallExpression(inner) = unwrap_expr(arg) else {
+                return None;
+            };
+            if inner.arguments.len() != 1 || !is_require(&self.path_of(&inner.callee)?) {
+                return None;
+            }
+            let module = folded_name(inner.arguments.first()?.as_expression()?)?;
+            return Some(strip_node_prefix(&module).to_owned());
+        }
         if !is_require(&callee) {
             return None;
         }
-        let module = folded_name(call.arguments.first()?.as_expression()?)?;
+        let module = folded_name(arg)?;
         Some(strip_node_prefix(&module).to_owned())
     }
 

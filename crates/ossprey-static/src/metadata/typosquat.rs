@@ -134,14 +134,12 @@ struct SquatIndex {
     collapsed: HashMap<String, usize>,
     /// npm scoped names flattened: `@babel/core` → `babelcore`.
     flat_scoped: HashMap<String, usize>,
-    /// Every 0/1-deletion variant of each name (and 2-deletion variants of
-    /// long names) as ([`tag`] of its hash, rank of the name), grouped by
-    /// [`bucket`]: 8 bytes an entry, about a million entries for npm.
-    deletions: Vec<(u32, u32)>,
-    /// `bucket_starts[k]` is the first index in `deletions` whose hash has
-    /// top bits `k`: a lookup scans one small bucket (one to three entries)
-    /// instead of binary-searching millions, and building it is one pass.
-    bucket_starts: Vec<u32>,
+    /// Ranks of the names long enough to be matched by distance, by byte
+    /// length. A lookup compares the candidate with the names whose length
+    /// is within two of its own: a few thousand bounded, allocation-free
+    /// distance checks (well under a millisecond), where a deletion-variant
+    /// index cost a one-package scan some 20 ms of CPU to build.
+    by_len: Vec<Vec<u32>>,
 }
 
 fn keep_best(map: &mut HashMap<String, usize>, key: String, rank: usize) {
@@ -158,8 +156,7 @@ impl SquatIndex {
             glyph: HashMap::new(),
             collapsed: HashMap::new(),
             flat_scoped: HashMap::new(),
-            deletions: Vec::new(),
-            bucket_starts: Vec::new(),
+            by_len: vec![Vec::new(); MAX_NAME_LEN + 1],
         };
         for (rank, name) in list.names().iter().enumerate() {
             keep_best(&mut index.separator, separator_key(name), rank);
@@ -175,36 +172,15 @@ impl SquatIndex {
                 }
             }
         }
-        // Counting sort by bucket, in two passes over the deletion variants:
-        // count each bucket, then place each entry. Lookups scan their bucket
-        // linearly, so entries need grouping, not ordering; and generating the
-        // variants twice is cheaper than holding them all in a second, wider
-        // vector (or sorting about a million of them, which dominated the
-        // start-up of a one-package scan).
-        // bucket_starts[k + 1] counts bucket k, then prefix sums.
-        let mut starts = vec![0u32; (1usize << BUCKET_BITS) + 1];
-        for_each_deletion(list, |h, _| {
-            if let Some(slot) = starts.get_mut(bucket(h) + 1) {
-                *slot = slot.saturating_add(1);
+        for (rank, name) in list.names().iter().enumerate() {
+            if char_len(name) < MIN_FUZZY_LEN {
+                continue;
             }
-        });
-        for k in 1..starts.len() {
-            starts[k] = starts[k].saturating_add(starts[k - 1]);
+            if let (Some(slot), Ok(rank)) = (index.by_len.get_mut(name.len()), u32::try_from(rank))
+            {
+                slot.push(rank);
+            }
         }
-        let total = starts.last().map_or(0, |&n| n as usize);
-        let mut cursor = starts.clone();
-        let mut grouped = vec![(0u32, 0u32); total];
-        for_each_deletion(list, |h, rank| {
-            let Some(next) = cursor.get_mut(bucket(h)) else {
-                return;
-            };
-            if let Some(slot) = grouped.get_mut(*next as usize) {
-                *slot = (tag(h), rank);
-            }
-            *next = next.saturating_add(1);
-        });
-        index.deletions = grouped;
-        index.bucket_starts = starts;
         index
     }
 
@@ -338,33 +314,12 @@ impl SquatIndex {
     fn edit_distance(&self, norm: &str, consider: &mut impl FnMut(usize, Technique)) {
         let cand = norm.as_bytes();
         let cand_chars = char_len(norm);
-        let max_del = if cand.len() >= MIN_LEN_FOR_DISTANCE_2 {
-            2
-        } else {
-            1
-        };
-        let mut hashes = Vec::new();
-        deletion_hashes(cand, max_del, &mut hashes);
-        hashes.sort_unstable();
-        hashes.dedup();
-        let mut seen: Vec<u32> = Vec::new();
-        for h in hashes {
-            let b = bucket(h);
-            let (Some(&start), Some(&end)) =
-                (self.bucket_starts.get(b), self.bucket_starts.get(b + 1))
-            else {
-                continue;
-            };
-            let run = self
-                .deletions
-                .get(start as usize..end as usize)
-                .unwrap_or_default();
-            for &(_, rank) in run.iter().filter(|&&(k, _)| k == tag(h)) {
-                if !seen.contains(&rank) {
-                    seen.push(rank);
-                }
-            }
-        }
+        // Two edits change the length by at most two.
+        let lengths = cand.len().saturating_sub(2)..=cand.len() + 2;
+        let seen = lengths
+            .filter_map(|len| self.by_len.get(len))
+            .flatten()
+            .copied();
         for rank in seen {
             let rank = rank as usize;
             let Some(target) = self.list.names().get(rank) else {
@@ -378,6 +333,9 @@ impl SquatIndex {
             } else {
                 1
             };
+            if !osa_at_most(cand, t, allowed) {
+                continue;
+            }
             let d = osa_distance(cand, t);
             if d == 0 || d > allowed {
                 continue;
@@ -492,96 +450,48 @@ fn collapse_runs(s: &str) -> String {
     out
 }
 
-/// Multiplier of the polynomial hash (odd, so multiplication mod 2^64 is a
-/// bijection and no information is lost).
-const HASH_BASE: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// Hashes of `bytes` with up to `max_del` (1 or 2) bytes deleted.
-///
-/// A polynomial hash over prefixes gives the hash of every substring in O(1),
-/// so each deletion variant costs O(1) instead of O(n): a 2-deletion sweep is
-/// O(n²), not O(n³). Distinct positions can give equal strings (`aa` minus
-/// either `a`); callers dedup. Collisions only cost an extra verification.
-fn deletion_hashes(bytes: &[u8], max_del: usize, out: &mut Vec<u64>) {
-    let n = bytes.len();
-    let mut prefix = Vec::with_capacity(n + 1);
-    let mut pow = Vec::with_capacity(n + 1);
-    prefix.push(0u64);
-    pow.push(1u64);
-    let (mut h, mut p) = (0u64, 1u64);
-    for &b in bytes {
-        h = h.wrapping_mul(HASH_BASE).wrapping_add(u64::from(b) + 1);
-        p = p.wrapping_mul(HASH_BASE);
-        prefix.push(h);
-        pow.push(p);
+/// Whether the optimal-string-alignment distance of `a` and `b` is at most
+/// `k`, without allocating. Only cells within `k` of the diagonal are
+/// computed: every edit path of cost at most `k` stays inside that band (only
+/// insertions and deletions leave the diagonal, one step each), so inside the
+/// band the distance is exact whenever it is at most `k`.
+fn osa_at_most(a: &[u8], b: &[u8], k: u32) -> bool {
+    const INF: u32 = u32::MAX / 2;
+    let k = usize::try_from(k).unwrap_or(usize::MAX);
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k || n > MAX_NAME_LEN || m > MAX_NAME_LEN {
+        return false;
     }
-    // Hash of bytes[a..b]; every index is ≤ n by construction of the loops.
-    let sub = |a: usize, b: usize| prefix[b].wrapping_sub(prefix[a].wrapping_mul(pow[b - a]));
-    let finish = |h: u64, len: usize| mix(h ^ (len as u64).wrapping_mul(0xff51_afd7_ed55_8ccd));
-    out.push(finish(sub(0, n), n));
-    for i in 0..n {
-        let without_i = sub(0, i)
-            .wrapping_mul(pow[n - i - 1])
-            .wrapping_add(sub(i + 1, n));
-        out.push(finish(without_i, n - 1));
-        if max_del >= 2 {
-            for j in i + 1..n {
-                let head = sub(0, i)
-                    .wrapping_mul(pow[j - i - 1])
-                    .wrapping_add(sub(i + 1, j));
-                let h = head
-                    .wrapping_mul(pow[n - j - 1])
-                    .wrapping_add(sub(j + 1, n));
-                out.push(finish(h, n - 2));
-            }
-        }
+    let mut rows = [[INF; MAX_NAME_LEN + 2]; 3];
+    let [mut prev2, mut prev, mut cur] = [0usize, 1, 2];
+    for (j, cell) in rows[prev].iter_mut().take(m.min(k) + 1).enumerate() {
+        *cell = u32::try_from(j).unwrap_or(INF);
     }
-}
-
-/// A 64-bit finaliser (splitmix64) so that the index can use the hash as is.
-fn mix(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-const BUCKET_BITS: u32 = 20;
-
-/// The low 32 bits of a variant hash, stored to tell a bucket's entries apart:
-/// with the bucket's 20 bits that is 52 bits of the hash; a collision only
-/// costs one distance computation, which decides.
-fn tag(hash: u64) -> u32 {
-    hash as u32
-}
-
-/// Calls `f(hash, rank)` for each distinct deletion variant of each popular
-/// name long enough to be matched by distance.
-fn for_each_deletion(list: &PopularList, mut f: impl FnMut(u64, u32)) {
-    let mut variants = Vec::new();
-    for (rank, name) in list.names().iter().enumerate() {
-        let bytes = name.as_bytes();
-        if char_len(name) < MIN_FUZZY_LEN || bytes.len() > MAX_NAME_LEN {
-            continue;
+    for i in 1..=n {
+        let (lo, hi) = (i.saturating_sub(k), i.saturating_add(k).min(m));
+        // Cells just outside the band read as unreachable.
+        if lo > 0 {
+            rows[cur][lo - 1] = INF;
         }
-        let max_del = if bytes.len() >= MIN_LEN_FOR_DISTANCE_2 {
-            2
-        } else {
-            1
-        };
-        variants.clear();
-        deletion_hashes(bytes, max_del, &mut variants);
-        variants.sort_unstable();
-        variants.dedup();
-        let rank = u32::try_from(rank).unwrap_or(u32::MAX);
-        for &h in &variants {
-            f(h, rank);
+        rows[cur][hi + 1] = INF;
+        for j in lo..=hi {
+            let d = if j == 0 {
+                u32::try_from(i).unwrap_or(INF)
+            } else {
+                let cost = u32::from(a[i - 1] != b[j - 1]);
+                let mut d = (rows[prev][j] + 1)
+                    .min(rows[cur][j - 1] + 1)
+                    .min(rows[prev][j - 1] + cost);
+                if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                    d = d.min(rows[prev2][j - 2] + 1);
+                }
+                d
+            };
+            rows[cur][j] = d;
         }
+        [prev2, prev, cur] = [prev, cur, prev2];
     }
-}
-
-/// The bucket of a (mixed, so uniformly spread) hash: its top bits.
-fn bucket(hash: u64) -> usize {
-    (hash >> (64 - BUCKET_BITS)) as usize
+    rows[prev][m] as usize <= k
 }
 
 /// Optimal-string-alignment distance (Levenshtein plus adjacent
@@ -636,6 +546,33 @@ fn is_doubled(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn banded_distance_check_agrees_with_the_full_one() {
+        // Every string over a small alphabet up to length 5 against a spread
+        // of others: covers swaps, doubled letters and length changes.
+        let alphabet = b"abc";
+        let mut words: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=5 {
+            let mut next = Vec::new();
+            for w in words.iter().filter(|w| w.len() == len - 1) {
+                for &c in alphabet {
+                    let mut w = w.clone();
+                    w.push(c);
+                    next.push(w);
+                }
+            }
+            words.extend(next);
+        }
+        for (x, a) in words.iter().enumerate() {
+            for b in words.iter().skip(x % 7).step_by(7) {
+                let d = osa_distance(a, b);
+                for k in 0..=3 {
+                    assert_eq!(osa_at_most(a, b, k), d <= k, "{a:?} {b:?} k={k}");
+                }
+            }
+        }
+    }
 
     fn squat(eco: Ecosystem, name: &str) -> Option<(String, Technique)> {
         typosquat(eco, name).map(|m| (m.target, m.technique))

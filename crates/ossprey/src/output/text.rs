@@ -129,7 +129,90 @@ pub fn write_report(out: &mut impl Write, r: &Report, list_files: bool) -> io::R
             }
         }
     }
+    if let Some(d) = &r.dynamic {
+        write_dynamic(out, d)?;
+    }
     writeln!(out)
+}
+
+/// Destinations and commands listed per phase in text output; the JSON has them all.
+const DYNAMIC_LIST: usize = 5;
+
+/// The sandbox's phases: status, duration, counts, and the first destinations and
+/// commands (all text the package chose goes through `clean`).
+fn write_dynamic(out: &mut impl Write, d: &ossprey_model::DynamicResult) -> io::Result<()> {
+    writeln!(out, "  dynamic:")?;
+    for (name, phase) in [
+        ("install", &d.install),
+        ("import", &d.import),
+        ("execute", &d.execute),
+    ] {
+        let Some(p) = phase else { continue };
+        let status = match p.status {
+            ossprey_model::dynamic::PhaseStatus::Completed => "completed",
+            ossprey_model::dynamic::PhaseStatus::Timeout => "timeout",
+            ossprey_model::dynamic::PhaseStatus::Error => "error",
+        };
+        let exit = match (p.exit_code, p.exit_signal) {
+            (Some(c), _) => format!(", exit {c}"),
+            (None, Some(s)) => format!(", signal {s}"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "    {name:<8} {status} in {} ms{exit}: {} processes, {} files, {} connections, {} DNS queries",
+            p.duration_ms,
+            p.processes.len(),
+            p.files.len(),
+            p.network.connections.len(),
+            p.network.dns.len()
+        )?;
+        if let Some(e) = &p.error {
+            writeln!(out, "      error: {}", one_line(e, 160))?;
+        }
+        for c in p.network.connections.iter().take(DYNAMIC_LIST) {
+            let host = c
+                .hostname
+                .as_deref()
+                .map(|h| format!(" ({})", clean(h)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "      → {} {}:{}{host}, {} bytes",
+                clean(&c.protocol),
+                clean(&c.address),
+                c.port,
+                c.bytes_total
+            )?;
+        }
+        if p.network.connections.len() > DYNAMIC_LIST {
+            writeln!(
+                out,
+                "      … and {} more connections",
+                p.network.connections.len() - DYNAMIC_LIST
+            )?;
+        }
+        // The driver's own setup commands (npm, pip) come first; the package's come
+        // last: show the last distinct ones.
+        let mut commands: Vec<String> = Vec::new();
+        for e in p.processes.iter().flat_map(|pr| pr.execs.iter()) {
+            let line = one_line(&e.argv.join(" "), 120);
+            if !commands.contains(&line) {
+                commands.push(line);
+            }
+        }
+        let skipped = commands.len().saturating_sub(DYNAMIC_LIST);
+        if skipped > 0 {
+            writeln!(out, "      … {skipped} earlier commands")?;
+        }
+        for c in &commands[skipped..] {
+            writeln!(out, "      $ {c}")?;
+        }
+    }
+    for n in &d.notes {
+        writeln!(out, "    note: {}", one_line(n, 160))?;
+    }
+    Ok(())
 }
 
 /// Findings grouped by severity, most severe first, each with its evidence.

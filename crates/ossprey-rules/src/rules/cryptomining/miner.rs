@@ -60,13 +60,49 @@ pub struct CryptoMiner;
 
 /// Every marker, for the pre-filter.
 /// (`None` only if the automaton could not be built; then every file is checked in full.)
+/// Every marker, lowercased, for a case-sensitive search of lowercased text:
+/// the same matches as a case-insensitive search of the original, but an
+/// automaton without ASCII case folding can use its SIMD prefilter, which
+/// makes the one pass every code file gets several times faster.
 static ANY_MARKER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
     std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(STRONG.iter().chain(WEAK))
+        aho_corasick::AhoCorasick::new(STRONG.iter().chain(WEAK).map(|m| m.to_ascii_lowercase()))
             .ok()
     });
+
+/// Whether `content` mentions any marker, ASCII case ignored.
+fn mentions_marker(content: &[u8]) -> bool {
+    let Some(ac) = ANY_MARKER.as_ref() else {
+        return true;
+    };
+    // Lowercased in blocks, so a large file costs no second copy of itself;
+    // blocks overlap by the longest marker so none is missed at a seam.
+    const BLOCK: usize = 64 << 10;
+    let overlap = STRONG
+        .iter()
+        .chain(WEAK)
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    let mut lower = Vec::with_capacity(BLOCK + overlap);
+    let mut start = 0;
+    while start < content.len() {
+        let end = (start + BLOCK + overlap).min(content.len());
+        lower.clear();
+        lower.extend(
+            content
+                .get(start..end)
+                .unwrap_or_default()
+                .iter()
+                .map(u8::to_ascii_lowercase),
+        );
+        if ac.is_match(&lower) {
+            return true;
+        }
+        start += BLOCK;
+    }
+    false
+}
 
 fn is_code(kind: FileKind) -> bool {
     kind.is_source() || matches!(kind, FileKind::Json)
@@ -109,7 +145,7 @@ impl Rule for CryptoMiner {
             };
             // One case-insensitive pass over the bytes decides whether the file
             // mentions any marker at all; almost no file does.
-            if ANY_MARKER.as_ref().is_some_and(|ac| !ac.is_match(content)) {
+            if !mentions_marker(content) {
                 continue;
             }
             let text = String::from_utf8_lossy(content);
@@ -168,4 +204,22 @@ fn word_bounded(text: &str, at: usize, len: usize) -> bool {
     let after = bytes.get(at + len);
     let is_word = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric());
     !is_word(before) && !is_word(after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentions_marker;
+
+    #[test]
+    fn marker_search_ignores_case_and_block_seams() {
+        assert!(mentions_marker(b"url = 'STRATUM+TCP://pool:3333'"));
+        assert!(mentions_marker(b"run XMRig now"));
+        assert!(!mentions_marker(b"stratum tcp xmr rig"));
+        // A marker straddling the 64 KiB block boundary.
+        let mut big = vec![b'a'; (64 << 10) - 3];
+        big.extend_from_slice(b"NbMiner");
+        big.extend(vec![b'a'; 100]);
+        assert!(mentions_marker(&big));
+        assert!(!mentions_marker(&vec![b'a'; 200 << 10]));
+    }
 }

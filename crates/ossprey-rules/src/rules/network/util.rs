@@ -110,9 +110,10 @@ pub fn is_package_json(file: &FileAnalysis) -> bool {
 /// The text of 1-based `line` of `path`, bounded to 4 KiB.
 pub fn line_text(input: &Input<'_>, path: &str, line: u32) -> Option<String> {
     let content = input.files.content(path)?;
-    let text = String::from_utf8_lossy(content);
     let idx = usize::try_from(line.checked_sub(1)?).ok()?;
-    let l = text.lines().nth(idx)?;
+    // Newlines are ASCII, so decoding the one line gives what decoding the
+    // file and splitting it would, without doing that for each call asked about.
+    let l = String::from_utf8_lossy(crate::input::nth_line(content, idx)?);
     let end = l.char_indices().nth(4096).map_or(l.len(), |(i, _)| i);
     Some(l[..end].to_owned())
 }

@@ -49,13 +49,41 @@ pub(crate) fn install_commands<'a>(input: &Input<'a>) -> Vec<Lifecycle<'a>> {
         if name == "prepare" {
             continue;
         }
+        let line = input.line_of(&hook.path, &format!("\"{name}\""));
+        let parsed = shell::parse(command);
+        let mut pending = run_scripts(&parsed);
         out.push(Lifecycle {
             name,
             path: &hook.path,
             command: command.to_owned(),
-            line: input.line_of(&hook.path, &format!("\"{name}\"")),
-            shell: shell::parse(command),
+            line,
+            shell: parsed,
         });
+        // `"postinstall": "npm run setup"` runs the `setup` script at install time too.
+        if pending.is_empty() {
+            continue;
+        }
+        let scripts = manifest_scripts(input, &hook.path);
+        let mut seen: Vec<String> = Vec::new();
+        while let Some(script) = pending.pop() {
+            if seen.len() >= MAX_INDIRECT_SCRIPTS || seen.contains(&script) {
+                continue;
+            }
+            let Some(body) = scripts.get(&script).and_then(|v| v.as_str()) else {
+                seen.push(script);
+                continue;
+            };
+            let parsed = shell::parse(body);
+            pending.extend(run_scripts(&parsed));
+            out.push(Lifecycle {
+                name,
+                path: &hook.path,
+                command: body.to_owned(),
+                line: input.line_of(&hook.path, &format!("\"{script}\"")),
+                shell: parsed,
+            });
+            seen.push(script);
+        }
     }
     for file in &input.facts.files {
         let is_shell = file.kind == FileKind::Shell || file.path.ends_with(".sh");
@@ -75,6 +103,47 @@ pub(crate) fn install_commands<'a>(input: &Input<'a>) -> Vec<Lifecycle<'a>> {
         });
     }
     out
+}
+
+/// How many scripts reached through `npm run` one hook may pull in.
+const MAX_INDIRECT_SCRIPTS: usize = 16;
+
+/// Scripts a command line runs by name: `npm run x`, `npm run-script x`, `yarn x`,
+/// `yarn run x`, `pnpm run x`.
+fn run_scripts(facts: &ShellFacts) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &facts.commands {
+        let argv: Vec<&str> = c
+            .argv
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !a.starts_with('-'))
+            .collect();
+        let name = match argv.as_slice() {
+            ["npm" | "pnpm" | "yarn", "run" | "run-script", name, ..] => Some(*name),
+            ["yarn", name, ..] if !matches!(*name, "install" | "add" | "build") => Some(*name),
+            _ => None,
+        };
+        if let Some(name) = name {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
+/// The `scripts` table of the package manifest at `path`.
+fn manifest_scripts(input: &Input<'_>, path: &str) -> serde_json::Map<String, serde_json::Value> {
+    input
+        .files
+        .content(path)
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(
+            |mut v| match v.get_mut("scripts").map(serde_json::Value::take) {
+                Some(serde_json::Value::Object(m)) => Some(m),
+                _ => None,
+            },
+        )
+        .unwrap_or_default()
 }
 
 /// Whether `file` was marked install-time only through the `prepare` script:
@@ -123,6 +192,11 @@ pub(crate) fn context(input: &Input<'_>, file: &FileAnalysis) -> RunsAt {
 /// Whether an install hook, or an install-time shell file (`sh build.sh` from a hook),
 /// runs `file` with an interpreter (`node index.js`).
 fn run_by_install_shell(input: &Input<'_>, file: &FileAnalysis) -> bool {
+    // Without a hook nothing runs at install time; this keeps the check O(1) for the
+    // many packages without hooks (it runs once per file per rule).
+    if npm_hooks(input).all(|(name, _, _)| name == "prepare") {
+        return false;
+    }
     let root = input.files.root();
     let Some(rel) = file.path.strip_prefix(root) else {
         return false;
@@ -132,7 +206,35 @@ fn run_by_install_shell(input: &Input<'_>, file: &FileAnalysis) -> bool {
     install_commands(input)
         .iter()
         .flat_map(|c| c.shell.runs.iter())
-        .any(|r| matches!(&r.target, RunTarget::File(t) if t.trim_start_matches("./") == rel))
+        .any(|r| match &r.target {
+            // `node index` runs `index.js` too.
+            RunTarget::File(t) => {
+                let t = t.trim_start_matches("./");
+                t == rel || rel.strip_suffix(".js").is_some_and(|r| r == t)
+            }
+            // `node -e "require('./lib/x')"` runs `lib/x.js`.
+            RunTarget::Inline(code) if matches!(r.interpreter.as_str(), "node" | "nodejs") => {
+                inline_requires(code).iter().any(|m| {
+                    let m = m.trim_start_matches("./");
+                    m == rel
+                        || rel.strip_suffix(".js").is_some_and(|r| r == m)
+                        || rel.strip_suffix("/index.js").is_some_and(|r| r == m)
+                })
+            }
+            _ => false,
+        })
+}
+
+/// Local modules (`./x`) that inline Node code requires.
+fn inline_requires(code: &str) -> Vec<String> {
+    ossprey_static::facts::js::extract("inline.js", code)
+        .calls
+        .iter()
+        .filter(|c| c.callee == "require")
+        .filter_map(|c| c.args.first()?.as_str())
+        .filter(|m| m.starts_with("./"))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn hook_runs_main(input: &Input<'_>) -> bool {
@@ -291,6 +393,46 @@ impl HostData<'_> {
     }
 }
 
+/// Environment variables that name the user or the machine.
+pub(crate) const IDENTITY_ENV: &[&str] = &[
+    "USER",
+    "USERNAME",
+    "LOGNAME",
+    "HOSTNAME",
+    "COMPUTERNAME",
+    "USERDOMAIN",
+];
+
+/// Programs that print who the user is or what the machine is called.
+const RECON_PROGRAMS: &[&str] = &[
+    "whoami",
+    "id",
+    "hostname",
+    "uname",
+    "ipconfig",
+    "ifconfig",
+    "systeminfo",
+];
+
+/// The program's name when `call` starts one of [`RECON_PROGRAMS`] with a literal
+/// command line (`execSync("whoami")`, `exec("uname -a")`).
+fn recon_command(call: &Call) -> Option<&str> {
+    if !is_js_exec(&call.callee) {
+        return None;
+    }
+    let first = call.args.first()?.as_str()?.split_whitespace().next()?;
+    RECON_PROGRAMS.iter().find(|p| **p == first).copied()
+}
+
+/// The variable's name when `call` reads one of [`IDENTITY_ENV`].
+fn identity_env(call: &Call) -> Option<&str> {
+    if call.callee != ossprey_static::facts::js::PROCESS_ENV {
+        return None;
+    }
+    let name = call.args.first()?.as_str()?;
+    IDENTITY_ENV.contains(&name).then_some(name)
+}
+
 pub(crate) fn host_data(facts: &SourceFacts) -> HostData<'_> {
     let mut out = HostData::default();
     for call in &facts.calls {
@@ -307,6 +449,18 @@ pub(crate) fn host_data(facts: &SourceFacts) -> HostData<'_> {
             true
         } else if is_whole_env(call) {
             out.whole_env.get_or_insert(call);
+            true
+        } else if let Some(name) = recon_command(call) {
+            // `execSync("whoami")` reads the same identity through a program.
+            if !out.strong.contains(&name) {
+                out.strong.push(name);
+            }
+            true
+        } else if let Some(name) = identity_env(call) {
+            // `process.env.USER` says whose machine this is as well as `os.userInfo()`.
+            if !out.strong.contains(&name) {
+                out.strong.push(name);
+            }
             true
         } else {
             false

@@ -9,7 +9,8 @@ use crate::{Input, Rule, finding};
 
 /// ## What it does
 /// Finds a JavaScript file that reads a file with a media or data extension (`.png`,
-/// `.jpg`, `.gif`, `.ico`, `.wav`, `.ttf`, `.dat`, …) and also evaluates computed code
+/// `.jpg`, `.gif`, `.ico`, `.wav`, `.ttf`, `.dat`, …; the name within a few lines of the
+/// read) and also evaluates computed code
 /// (`eval(x)`, `new Function(x)`, `vm.runInThisContext(x)`). Critical when the file
 /// runs at install or import time; high in runtime-only code.
 ///
@@ -42,8 +43,21 @@ const READS: &[&str] = &[
 
 fn names_data_file(s: &str) -> bool {
     let lower = s.trim().to_ascii_lowercase();
-    lower.len() <= 260 && DATA_EXTENSIONS.iter().any(|e| lower.ends_with(e))
+    // `video/mp4`-style media types name a format, not a file.
+    let media_type = !lower.starts_with(['.', '/'])
+        && lower.matches('/').count() == 1
+        && lower
+            .split('/')
+            .next()
+            .is_some_and(|t| matches!(t, "image" | "video" | "audio" | "font" | "application"));
+    lower.len() <= 260
+        && !media_type
+        && !lower.contains(char::is_whitespace)
+        && DATA_EXTENSIONS.iter().any(|e| lower.ends_with(e))
 }
+
+/// Lines apart within which a file name and the read that opens it count as related.
+const NEAR: u32 = 10;
 
 impl Rule for EvalEmbeddedData {
     fn id(&self) -> &'static str {
@@ -60,16 +74,18 @@ impl Rule for EvalEmbeddedData {
             let Some(eval) = facts.calls.iter().find(|c| evaluates_computed_code(c)) else {
                 continue;
             };
-            if !facts
+            let reads: Vec<u32> = facts
                 .calls
                 .iter()
-                .any(|c| READS.contains(&c.callee.as_str()))
-            {
-                continue;
-            }
+                .filter(|c| READS.contains(&c.callee.as_str()))
+                .map(|c| c.line)
+                .take(256)
+                .collect();
             // The path is often built (`path.join(__dirname, "logo.png")`), so look for
-            // the file name among the file's string literals.
-            let Some(data) = facts.strings.iter().find(|s| names_data_file(&s.value)) else {
+            // the file name among the string literals near a read.
+            let Some(data) = facts.strings.iter().find(|s| {
+                names_data_file(&s.value) && reads.iter().any(|r| r.abs_diff(s.line) <= NEAR)
+            }) else {
                 continue;
             };
             let severity = match context(input, file) {

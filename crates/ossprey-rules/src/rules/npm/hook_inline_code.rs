@@ -54,7 +54,21 @@ fn judge_js(code: &str) -> Option<(Severity, String)> {
             || c.callee.starts_with("console.")
             || c.callee == "process.exit"
     });
-    let severity = if (net.is_some() && (env || host_any)) || (exec.is_some() && net.is_some()) {
+    // `eval(Buffer.from("…", "base64").toString())`: code hidden even on the command line.
+    let decoded_eval = eval.is_some_and(|c| {
+        matches!(
+            c.args.first(),
+            Some(ossprey_static::facts::Arg::Call { .. })
+        ) || c
+            .args
+            .last()
+            .is_some_and(|a| matches!(a, ossprey_static::facts::Arg::Call { .. }))
+    });
+    let severity = if (net.is_some() && (env || host_any))
+        || (exec.is_some() && net.is_some())
+        || decoded_eval
+        || super::wipes_files::evidence(&facts).is_some()
+    {
         Severity::Critical
     } else if !caps.is_empty() || host_any {
         Severity::High
@@ -71,6 +85,31 @@ fn judge_js(code: &str) -> Option<(Severity, String)> {
     Some((severity, what))
 }
 
+/// Judges a file run by `node` that the file analysis did not read as JavaScript.
+fn unparsed_script(input: &Input<'_>, target: &str) -> Option<(Severity, String)> {
+    let rel = target.trim_start_matches("./");
+    let root = input.files.root();
+    let file = input.facts.files.iter().find(|f| {
+        f.path
+            .strip_prefix(root)
+            .is_some_and(|p| p.trim_start_matches('/') == rel)
+    })?;
+    if file.source.is_some() {
+        return None;
+    }
+    let content = input.files.content(&file.path)?;
+    // A bounded prefix: hook scripts are small, and this is a second parse.
+    let text = String::from_utf8_lossy(content.get(..content.len().min(1 << 20))?);
+    let (severity, what) = judge_js(&text)?;
+    Some((
+        severity,
+        format!(
+            "`{rel}`, not named as JavaScript: {}",
+            what.replace("inline ", "")
+        ),
+    ))
+}
+
 fn judge_python(code: &str) -> Option<(Severity, String)> {
     let net = ["urllib", "requests", "socket", "http.client"]
         .iter()
@@ -78,7 +117,16 @@ fn judge_python(code: &str) -> Option<(Severity, String)> {
     let exec = ["subprocess", "os.system", "os.popen", "exec(", "eval("]
         .iter()
         .any(|m| code.contains(m));
-    let env = code.contains("environ") || code.contains("gethostname") || code.contains("getuser");
+    let env = [
+        "environ",
+        "gethostname",
+        "getuser",
+        "getlogin",
+        "platform.node",
+        "uname",
+    ]
+    .iter()
+    .any(|m| code.contains(m));
     let severity = match (net, exec || env) {
         (true, true) => Severity::Critical,
         (true, false) | (false, true) => Severity::High,
@@ -100,10 +148,28 @@ impl Rule for HookInlineCode {
     fn check(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         for script in install_commands(input) {
             for run in &script.shell.runs {
+                let interp = run.interpreter.as_str();
+                if let RunTarget::File(target) = &run.target
+                    && matches!(interp, "node" | "nodejs")
+                {
+                    // `node lib/run`: a script without a `.js` extension is not parsed as
+                    // JavaScript by the file analysis, so read it here.
+                    if let Some((severity, what)) = unparsed_script(input, target) {
+                        out.push(finding(
+                            self.id(),
+                            severity,
+                            self.category(),
+                            format!("`{}` script runs {what}", script.name),
+                            Some(script.path),
+                            script.line,
+                            Some(&script.command),
+                        ));
+                    }
+                    continue;
+                }
                 let RunTarget::Inline(code) = &run.target else {
                     continue;
                 };
-                let interp = run.interpreter.as_str();
                 let judged = match interp {
                     "node" | "nodejs" | "bun" | "deno" => judge_js(code),
                     i if i.starts_with("python") => judge_python(code),

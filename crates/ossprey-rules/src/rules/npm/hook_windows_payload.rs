@@ -13,7 +13,8 @@ use crate::{Input, Rule, finding};
 /// `Net.WebClient`, `DownloadString`/`DownloadFile`, `Start-Process`,
 /// `Start-BitsTransfer`; or system binaries abused to fetch and run code (`mshta`,
 /// `certutil -urlcache`, `bitsadmin /transfer`, `rundll32`, `regsvr32`, `wscript`,
-/// `cscript`). Critical.
+/// `cscript`): critical for PowerShell with those markers and for a system binary given
+/// a URL or network path, high for a system binary otherwise.
 ///
 /// ## Why is this bad?
 /// Install scripts build native code or print a message; they have no reason to hide a
@@ -103,10 +104,14 @@ impl Rule for HookWindowsPayload {
                         None => continue,
                     }
                 } else if LOLBINS.contains(&prog.as_str()) {
-                    (
-                        Severity::Critical,
-                        format!("the Windows system binary `{prog}`"),
-                    )
+                    // With a URL it fetches code; without one it may register a local
+                    // component, which a native package could do.
+                    let severity = if rest.contains("http") || rest.contains("\\\\") {
+                        Severity::Critical
+                    } else {
+                        Severity::High
+                    };
+                    (severity, format!("the Windows system binary `{prog}`"))
                 } else {
                     continue;
                 };

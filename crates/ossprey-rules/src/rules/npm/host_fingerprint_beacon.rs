@@ -7,7 +7,9 @@ use crate::{Input, Rule, finding};
 /// ## What it does
 /// Finds a JavaScript file that both collects the identity of the machine it runs on
 /// — `os.hostname()`, `os.userInfo()`, `os.homedir()`, `os.networkInterfaces()`,
-/// `dns.getServers()`, the whole `process.env`, or several of `os.platform()`/
+/// `dns.getServers()`, `process.env.USER`/`USERNAME`/`HOSTNAME`/`COMPUTERNAME`,
+/// `whoami`/`hostname`/`uname`/`ipconfig` run as programs, the
+/// whole `process.env`, or several of `os.platform()`/
 /// `os.type()`/`os.release()`/`os.cpus()`… — and sends something over the network
 /// (`http(s).request`, `fetch`, `dns.lookup`, `net`, …). High at base; critical when
 /// the file runs by itself at install or import time, medium in a function of a

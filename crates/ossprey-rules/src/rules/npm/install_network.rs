@@ -1,7 +1,7 @@
 use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::analysis::RunsAt;
 
-use super::common::{context, host_data, is_js_network, js_sources};
+use super::common::{IDENTITY_ENV, context, host_data, is_js_network, js_sources};
 use crate::{Input, Rule, finding};
 
 /// ## What it does
@@ -10,7 +10,8 @@ use crate::{Input, Rule, finding};
 /// install hooks run and the local modules they require. Medium by itself; high when
 /// the same file gathers host data to send (host name, user, home directory, network
 /// interfaces, DNS servers, or the whole environment); critical when a top-level
-/// request sits in a file that reads the host name, user or network interfaces.
+/// request sits in a file that reads the host name, user or network interfaces (also
+/// from `process.env.USER`, `USERNAME`, `HOSTNAME`, `COMPUTERNAME`, …).
 ///
 /// ## Why is this bad?
 /// Some benign packages download a prebuilt binary at install time, but most install
@@ -43,10 +44,10 @@ impl Rule for InstallNetwork {
             }
             let host = host_data(facts);
             let sends_host = !host.strong.is_empty() || host.whole_env.is_some();
-            let names_host = host
-                .strong
-                .iter()
-                .any(|c| matches!(*c, "os.hostname" | "os.userInfo" | "os.networkInterfaces"));
+            let names_host = host.strong.iter().any(|c| {
+                matches!(*c, "os.hostname" | "os.userInfo" | "os.networkInterfaces")
+                    || IDENTITY_ENV.contains(c)
+            });
             // The first few requests say enough.
             for call in facts
                 .calls

@@ -2,11 +2,13 @@
 
 mod common;
 pub mod dns_exfil;
+pub mod drop_and_run;
 pub mod eval_embedded_data;
 pub mod exec_shell_payload;
 pub mod hook_download_exec;
 pub mod hook_inline_code;
 pub mod hook_network;
+pub mod hook_shell_payload;
 pub mod hook_windows_payload;
 pub mod host_fingerprint_beacon;
 pub mod import_time_exec;
@@ -17,10 +19,13 @@ pub mod install_process_exec;
 pub mod install_script;
 pub mod obfuscated_code;
 pub mod remote_code_eval;
+pub mod remote_command;
 pub mod reverse_shell;
 pub mod rewrites_module_code;
 pub mod secret_env_send;
 pub mod ssh_authorized_keys;
+pub mod typosquat_hook;
+pub mod wipes_files;
 
 use crate::Rule;
 
@@ -45,4 +50,9 @@ pub static RULES: &[&dyn Rule] = &[
     &hook_windows_payload::HookWindowsPayload,
     &eval_embedded_data::EvalEmbeddedData,
     &secret_env_send::SecretEnvSend,
+    &typosquat_hook::TyposquatHook,
+    &remote_command::RemoteCommand,
+    &wipes_files::WipesFiles,
+    &hook_shell_payload::HookShellPayload,
+    &drop_and_run::DropAndRun,
 ];

@@ -15,7 +15,8 @@ use crate::{Input, Rule, finding};
 /// (`require(t(2))`, as a capability only; in a bare script, also names assembled from
 /// such lookups). High in code that runs at install time
 /// (critical when the file also evaluates computed code, loads modules by computed
-/// name, or starts programs) and in an entry point with those capabilities; medium in
+/// name, starts programs or talks to the network) and in an entry point with those
+/// capabilities; medium in
 /// an entry point without them or in runtime-only code with them; low otherwise. A bare
 /// script shipped without any package manifest counts as the entry point, and with
 /// those capabilities or network access is critical: there is nothing else in the
@@ -114,12 +115,14 @@ impl Rule for ObfuscatedCode {
                 || facts.calls.iter().any(|c| is_js_exec(&c.callee));
             let networked = facts.calls.iter().any(|c| is_js_network(&c.callee));
             let severity = match (context(input, file), capable) {
-                (RunsAt::Install, true) => Severity::Critical,
+                // Install-time obfuscated code that talks to the network is hiding what
+                // it sends or fetches while the package is being installed.
+                (RunsAt::Install, _) if capable || networked => Severity::Critical,
                 // A bare script with no package manifest: its code is the whole package.
                 (RunsAt::Import, _) if standalone(input) && (capable || networked) => {
                     Severity::Critical
                 }
-                (RunsAt::Install, false) | (RunsAt::Import, true) => Severity::High,
+                (RunsAt::Install, _) | (RunsAt::Import, true) => Severity::High,
                 (RunsAt::Import, false) | (RunsAt::Runtime, true) => Severity::Medium,
                 (RunsAt::Runtime, false) => Severity::Low,
             };

@@ -4,15 +4,18 @@ use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::analysis::RunsAt;
 
 use super::common::{context, evaluates_computed_code, is_js_network, js_sources};
+use super::remote_command::CHANNELS;
 use crate::{Input, Rule, finding};
 
 /// ## What it does
 /// Finds a JavaScript file that both makes a network request (`https.get`, `fetch`,
-/// `axios`, `request`, …) and evaluates code that is not written in the file
+/// `axios`, `request`, …) or opens a server or socket (`net.createServer`, a WebSocket)
+/// and evaluates code that is not written in the file
 /// (`eval(body)`, `new Function(res.data)`, `vm.runInThisContext(s)`) from inside a
 /// callback — the shape of "download the payload, then run it". Critical when the
 /// file runs at install time, or at import time with the request at top level; high
-/// when it runs at import time otherwise; medium in runtime-only code.
+/// when it runs at import time otherwise; low in runtime-only code, where polyfills and
+/// module loaders have the same shape.
 ///
 /// ## Why is this bad?
 /// A package that runs code it downloads ships none of its real behaviour: the payload
@@ -41,7 +44,11 @@ impl Rule for RemoteCodeEval {
     }
     fn check(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         for (file, facts) in js_sources(input) {
-            let Some(net) = facts.calls.iter().find(|c| is_js_network(&c.callee)) else {
+            let Some(net) = facts
+                .calls
+                .iter()
+                .find(|c| is_js_network(&c.callee) || CHANNELS.contains(&c.callee.as_str()))
+            else {
                 continue;
             };
             // Evaluation inside a callback (`.then(t => eval(t))`, `res.on("end", …)`)
@@ -57,7 +64,7 @@ impl Rule for RemoteCodeEval {
             let severity = match (context(input, file), net.scope.is_none()) {
                 (RunsAt::Install, _) | (RunsAt::Import, true) => Severity::Critical,
                 (RunsAt::Import, false) => Severity::High,
-                (RunsAt::Runtime, _) => Severity::Medium,
+                (RunsAt::Runtime, _) => Severity::Low,
             };
             out.push(finding(
                 self.id(),

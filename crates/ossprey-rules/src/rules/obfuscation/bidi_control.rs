@@ -44,7 +44,12 @@ impl Rule for BidiControl {
             let Some(content) = input.files.content(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
+            if !has_bidi_control_bytes(content) {
+                continue;
+            }
+            let Some(text) = input.text(&file.path) else {
+                continue;
+            };
             let controls: Vec<(u32, char)> = deceptive_controls(&text);
             let Some(first) = controls.first() else {
                 continue;
@@ -71,6 +76,20 @@ impl Rule for BidiControl {
             ));
         }
     }
+}
+
+/// Whether `bytes` holds the UTF-8 encoding of an embedding, override or
+/// isolate control (`E2 80 AA`..`E2 80 AE`, `E2 81 A6`..`E2 81 A9`). Almost no
+/// file does, and one SIMD pass for the lead byte settles it without decoding
+/// the file. Lossy decoding never produces these characters, so a file without
+/// the bytes has none.
+fn has_bidi_control_bytes(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(0xE2, bytes).any(|at| {
+        matches!(
+            bytes.get(at + 1..at + 3),
+            Some([0x80, 0xAA..=0xAE] | [0x81, 0xA6..=0xA9])
+        )
+    })
 }
 
 /// Shows invisible controls as `<U+202E>` so the evidence reads as it parses.
@@ -109,4 +128,27 @@ fn deceptive_controls(text: &str) -> Vec<(u32, char)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_bidi_control_bytes;
+
+    #[test]
+    fn byte_prefilter_sees_every_control_and_nothing_else() {
+        for c in '\u{202A}'..='\u{202E}' {
+            assert!(has_bidi_control_bytes(format!("a{c}b").as_bytes()), "{c:?}");
+        }
+        for c in '\u{2066}'..='\u{2069}' {
+            assert!(has_bidi_control_bytes(format!("a{c}").as_bytes()), "{c:?}");
+        }
+        for c in ['\u{2029}', '\u{202F}', '\u{2065}', '\u{206A}', '\u{2019}'] {
+            assert!(
+                !has_bidi_control_bytes(format!("a{c}b").as_bytes()),
+                "{c:?}"
+            );
+        }
+        // A truncated sequence at the end of the file.
+        assert!(!has_bidi_control_bytes(b"x\xE2\x80"));
+    }
 }

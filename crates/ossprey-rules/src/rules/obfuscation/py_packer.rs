@@ -99,14 +99,21 @@ pub(crate) fn line_text(input: &Input<'_>, path: &str, line: u32) -> Option<Stri
 /// line and a description.
 fn builtins_by_arithmetic(input: &Input<'_>, path: &str) -> Option<(u32, &'static str)> {
     const MIN: usize = 3;
+    use memchr::memmem;
+    // Runs on every Python file: byte searches that stop at the first match
+    // (almost no file has one) rather than decoding the file and counting
+    // every occurrence. The needles are ASCII, so invalid UTF-8 changes nothing.
     let content = input.files.content(path)?;
-    let text = String::from_utf8_lossy(content);
-    let lookups = text.matches("getattr(__builtins__").count();
-    let sliced = text.matches(".__str__()[").count();
+    let at = memmem::find(content, b"getattr(__builtins__")?;
+    let lookups = memmem::find_iter(content, b"getattr(__builtins__")
+        .take(MIN)
+        .count();
+    let sliced = memmem::find_iter(content, b".__str__()[").take(MIN).count();
     if lookups < MIN || sliced < MIN {
         return None;
     }
-    let at = text.find("getattr(__builtins__")?;
-    let line = u32::try_from(text[..at].matches('\n').count() + 1).ok()?;
-    Some((line, "builtins looked up by computed names"))
+    Some((
+        crate::input::line_at(content, at),
+        "builtins looked up by computed names",
+    ))
 }

@@ -1,3 +1,7 @@
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use ossprey_model::{Category, FileKind, Finding, Severity};
 use ossprey_static::analysis::{FileAnalysis, RunsAt};
 
@@ -155,6 +159,62 @@ pub(crate) fn normalise(line: &str) -> String {
 /// Whether the file writes or runs commands, and whether it does so by itself:
 /// anywhere in an install-time file (cmdclass methods run too), at the top
 /// level of an import-time one.
+/// For each location, its longest run of ASCII letters (`.config/autostart` →
+/// `autostart`), with the automaton finding them; `None` when some location
+/// has no letters, so no line can be ruled out.
+static ANCHORS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+    let mut anchors = Vec::new();
+    for (location, _, _) in LOCATIONS {
+        let longest = location
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .max_by_key(|run| run.len())
+            .filter(|run| !run.is_empty())?;
+        anchors.push(longest.to_ascii_lowercase());
+    }
+    AhoCorasick::new(anchors).ok()
+});
+
+/// 0-based numbers of the lines of `content` whose [`normalise`]d form may name
+/// a location, or `None` for "any line may". [`normalise`] allocates and
+/// rewrites every line, and most lines of a file that writes files name no
+/// location; one pass over the file rules them out.
+///
+/// Exact: in a normalised ASCII line, consecutive letters were consecutive in
+/// the line once quote characters (which `normalise` drops or turns into `/`)
+/// are removed, so an anchor found in the normalised line is found in the
+/// lowercased, quote-free line. Lines with non-ASCII bytes are always
+/// candidates: Unicode lowercasing can turn them into ASCII letters (K, U+212A,
+/// becomes `k`). Newlines are kept, so line numbers match `str::lines`.
+fn candidate_lines(content: &[u8]) -> Option<BTreeSet<usize>> {
+    let ac = ANCHORS.as_ref()?;
+    let mut out = BTreeSet::new();
+    let mut plain = Vec::with_capacity(content.len());
+    let mut line = 0usize;
+    for &b in content {
+        match b {
+            b'\'' | b'"' | b'`' => {}
+            b'\n' => {
+                line += 1;
+                plain.push(b);
+            }
+            0x80.. => {
+                out.insert(line);
+            }
+            _ => plain.push(b.to_ascii_lowercase()),
+        }
+    }
+    // Anchors hold no newline, so every line holding one yields a match of
+    // the non-overlapping search, and matches come in increasing order.
+    let (mut pos, mut line) = (0usize, 0usize);
+    for m in ac.find_iter(&plain) {
+        let skipped = plain.get(pos..m.start()).unwrap_or_default();
+        line += memchr::memchr_iter(b'\n', skipped).count();
+        pos = m.start();
+        out.insert(line);
+    }
+    Some(out)
+}
+
 fn writes(input: &Input<'_>, file: &FileAnalysis) -> Option<bool> {
     let source = file.source.as_ref()?;
     let file_runs_at = crate::rules::obfuscation::runs_at(input, file);
@@ -225,10 +285,13 @@ impl Rule for StartupModification {
             let Some(content) = input.files.content(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
+            let candidates = candidate_lines(content);
+            let Some(text) = input.text(&file.path) else {
+                continue;
+            };
             let mut best: Option<(Class, &str, u32, &str)> = None;
             for (n, line) in text.lines().enumerate() {
-                if line.len() > 4000 {
+                if line.len() > 4000 || candidates.as_ref().is_some_and(|c| !c.contains(&n)) {
                     continue;
                 }
                 let trimmed = line.trim_start();
@@ -289,5 +352,41 @@ fn severity(class: Class, runs_at: RunsAt) -> Severity {
         (Class::ShellProfile, false) => Severity::Low,
         (Class::GitHook, true) => Severity::Low,
         (Class::GitHook, false) => Severity::Info,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LOCATIONS, candidate_lines, normalise};
+
+    /// The prefilter may keep extra lines but must never drop a line that
+    /// `normalise` turns into a location.
+    #[test]
+    fn candidate_lines_keep_every_line_naming_a_location() {
+        let text = "import os\n\
+            x = 1\n\
+            open(os.path.expanduser('~/.BashRC'), 'a')\n\
+            p = \"C:\\\\Users\\\\x\\\\AppData\\\\Roaming\\\\Microsoft\\\\Windows\\\\Start Menu\\\\Programs\\\\Startup\"\n\
+            k = 'Software/Microsoft/Windows/Cur\"rent\"Version/Run'\n\
+            path = os.path.join(home, '.config', 'autostart')\n\
+            y = 2\n\
+            s = 'schtas\u{212A}s /create'\n\
+            print('hello')\r\n\
+            t = \"/etc/\" + \"cron.d\"\n\
+            u = '~/.zprofile'";
+        let kept = candidate_lines(text.as_bytes()).expect("anchors build");
+        let mut naming = 0;
+        for (n, line) in text.lines().enumerate() {
+            let norm = normalise(line);
+            if LOCATIONS.iter().any(|(p, _, _)| norm.contains(p)) {
+                naming += 1;
+                assert!(kept.contains(&n), "line {n} dropped: {line}");
+            }
+        }
+        // The fixture exercises the interesting cases (quotes inside a word,
+        // a Kelvin sign lowercasing to `k`, joined literals) ...
+        assert!(naming >= 7, "only {naming} lines name a location");
+        // ... and the prefilter does rule lines out.
+        assert!(!kept.contains(&0) && !kept.contains(&1) && !kept.contains(&6));
     }
 }

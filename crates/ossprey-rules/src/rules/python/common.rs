@@ -53,11 +53,12 @@ impl Liveness {
             .files
             .content(&file.path)
             .filter(|_| !script)
+            // Every Python rule asks this of every file: a byte search for the
+            // rare prefix instead of decoding and walking each line. Invalid
+            // UTF-8 never turns into or out of these ASCII words, so this finds
+            // what a walk over `from_utf8_lossy(..).lines()` would.
             .and_then(|bytes| {
-                let text = String::from_utf8_lossy(bytes);
-                text.lines()
-                    .position(|l| l.starts_with("if __name__") && l.contains("__main__"))
-                    .and_then(|i| u32::try_from(i + 1).ok())
+                crate::input::first_line_starting(bytes, b"if __name__", b"__main__")
             });
         let defined: HashSet<&str> = source.definitions.iter().map(String::as_str).collect();
         let mut this = Self {

@@ -78,7 +78,14 @@ impl Rule for InstallNetwork {
                 }
                 let top = call.scope.is_none();
                 let sending = sends(call) || (host_info && (file_sends || top));
-                let severity = match (sending, top) {
+                // A beacon in a function that `setup.py` itself calls (or a
+                // `cmdclass` method) runs on every install just like top-level
+                // code: `def check(): urlopen(url, data=host)` then `check()`.
+                let runs_by_itself = top
+                    || sending
+                        && (live.runs(call)
+                            || call.scope.as_deref().is_some_and(|s| s.contains('.')));
+                let severity = match (sending, runs_by_itself) {
                     (true, true) => Severity::Critical,
                     (true, false) | (false, true) => Severity::High,
                     (false, false) => Severity::Medium,

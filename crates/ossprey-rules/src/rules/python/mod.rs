@@ -1,6 +1,8 @@
 //! Rules of the `python` group. Add each rule's module here and list it in `RULES`.
 
+pub mod charcode_string;
 pub mod cmdclass_override;
+pub mod code_pip_install;
 pub(crate) mod common;
 pub mod download_execute;
 pub mod dynamic_exec;
@@ -9,7 +11,9 @@ pub mod exec_alias;
 pub mod import_time_exec;
 pub mod install_network;
 pub mod install_process_exec;
+pub mod module_tamper;
 pub mod obfuscated_string_exec;
+pub mod payload_exec;
 pub mod pth_code;
 pub mod sandbox_evasion;
 pub mod shell_command_download;
@@ -29,4 +33,8 @@ pub static RULES: &[&dyn Rule] = &[
     &sandbox_evasion::SandboxEvasion,
     &escaped_code_eval::EscapedCodeEval,
     &exec_alias::ExecAlias,
+    &payload_exec::PayloadExec,
+    &code_pip_install::CodePipInstall,
+    &charcode_string::CharcodeString,
+    &module_tamper::ModuleTamper,
 ];

@@ -565,3 +565,42 @@ fs.writeFileSync(q, 'y');");
         ]
     );
 }
+
+#[test]
+fn compiled_module_interop_resolves_to_the_module() {
+    let facts = js(r#"
+var __importDefault = (this && this.__importDefault) || function (m) { return m && m.__esModule ? m : { default: m }; };
+const os_1 = __importDefault(require("os"));
+const cp = tslib_1.__importStar(require("node:child_process"));
+var _https = _interopRequireDefault(require("https"));
+os_1.default.hostname();
+cp.exec("id");
+_https.default.get("https://example.invalid/");
+const other = __importDefault(notRequire("os"));
+other.default.hostname();
+"#);
+    let names = callees(&facts);
+    assert!(names.contains(&"os.hostname"), "{names:?}");
+    assert!(names.contains(&"child_process.exec"), "{names:?}");
+    assert!(names.contains(&"https.get"), "{names:?}");
+    assert!(!names.contains(&"os.default.hostname"), "{names:?}");
+    // `__importDefault(notRequire("os"))` is not a module: only the first call resolves.
+    assert_eq!(
+        names.iter().filter(|n| **n == "os.hostname").count(),
+        1,
+        "{names:?}"
+    );
+}
+
+#[test]
+fn socket_clients_are_named_by_module() {
+    let facts = js(r#"
+const WebSocket = require("ws");
+const { io } = require("socket.io-client");
+const ws = new WebSocket("wss://example.invalid");
+const s = io("https://example.invalid");
+"#);
+    let names = callees(&facts);
+    assert!(names.contains(&"ws"), "{names:?}");
+    assert!(names.contains(&"socket.io-client.io"), "{names:?}");
+}

@@ -262,7 +262,7 @@ impl<'a> LineCursor<'a> {
         let newlines = self
             .bytes
             .get(self.pos..offset)
-            .map_or(0, |s| s.iter().filter(|&&b| b == b'\n').count());
+            .map_or(0, |s| memchr::memchr_iter(b'\n', s).count());
         self.line = self
             .line
             .saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
@@ -1082,14 +1082,30 @@ const fn is_latin_lookalike(c: char) -> bool {
 
 fn scan_unicode(source: &str, facts: &mut TextFacts) {
     let mut lines = LineCursor::new(source.as_bytes());
+    // Tokens never span a newline, and an all-ASCII line has no look-alike,
+    // bidi or zero-width character: only lines with non-ASCII bytes are
+    // decoded, which in a file with one accented comment is almost none.
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', source.as_bytes()).chain(std::iter::once(source.len()));
+    for end in ends {
+        if let Some(line) = source.get(start..end)
+            && !line.is_ascii()
+        {
+            scan_unicode_line(line, start, &mut lines, facts);
+        }
+        start = end + 1;
+    }
+}
+
+/// [`scan_unicode`] on one line starting at byte `offset` of the file.
+fn scan_unicode_line(line: &str, offset: usize, lines: &mut LineCursor<'_>, facts: &mut TextFacts) {
     let uni = &mut facts.unicode;
     let truncated = &mut facts.truncated;
     let mut token_start: Option<usize> = None;
     let (mut has_ascii, mut has_lookalike) = (false, false);
-    for (i, c) in source
-        .char_indices()
-        .chain(std::iter::once((source.len(), ' ')))
-    {
+    let chars = line.char_indices().map(|(i, c)| (i + offset, c));
+    // The newline (or end of file) after the line ends its last token.
+    for (i, c) in chars.chain(std::iter::once((offset + line.len(), ' '))) {
         // Any non-ASCII character other than spaces, punctuation and format controls
         // continues a token: cheaper than Unicode letter tables, and a token that spans
         // a rare symbol is harmless here.
@@ -1112,8 +1128,8 @@ fn scan_unicode(source: &str, facts: &mut TextFacts) {
             && has_ascii
             && has_lookalike
         {
-            let token: String = source
-                .get(start..i)
+            let token: String = line
+                .get(start - offset..i - offset)
                 .unwrap_or_default()
                 .chars()
                 .take(64)

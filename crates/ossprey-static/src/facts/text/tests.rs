@@ -372,6 +372,26 @@ fn homoglyph_identifiers_mix_scripts() {
 }
 
 #[test]
+fn unicode_hits_keep_file_lines_and_offsets_across_ascii_lines() {
+    // Only the non-ASCII lines are decoded; lines, the end-of-file token and
+    // a BOM that is not at the start of the file must come out as before.
+    let src = "plain\n\nx = 1\n\u{FEFF}y = reqυests\r\nz\nlast \u{0440}rint";
+    let u = scan(src).unicode;
+    let tokens: Vec<_> = u
+        .homoglyph_identifiers
+        .iter()
+        .map(|t| (t.token.as_str(), t.line))
+        .collect();
+    assert_eq!(tokens, [("reqυests", 4), ("\u{0440}rint", 6)]);
+    let zw: Vec<_> = u
+        .zero_width
+        .iter()
+        .map(|c| (c.codepoint.as_str(), c.line))
+        .collect();
+    assert_eq!(zw, [("U+FEFF", 4)]);
+}
+
+#[test]
 fn lists_are_capped() {
     let src = "http://a.example.com/ 8.8.4.4\n".repeat(MAX_ENTRIES + 50);
     let f = scan(&src);
