@@ -662,7 +662,10 @@ fn render_table(
             let flag_of = |v: &[&&Item]| -> Vec<Outcome> {
                 v.iter().map(|i| gd_flagged(gd.get(&i.path))).collect()
             };
-            let (fm, fb) = (flag_of(&mal.iter().collect::<Vec<_>>()), flag_of(&ben.iter().collect::<Vec<_>>()));
+            let (fm, fb) = (
+                flag_of(&mal.iter().collect::<Vec<_>>()),
+                flag_of(&ben.iter().collect::<Vec<_>>()),
+            );
             let (fms, fbs) = (
                 summarize(&fm.iter().collect::<Vec<_>>()),
                 summarize(&fb.iter().collect::<Vec<_>>()),

@@ -25,7 +25,12 @@ const CHUNK: usize = 64 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct Http {
-    agent: Agent,
+    /// Built on first use: loading and parsing the system's root certificates is a
+    /// large share of a small local scan's start-up, and local targets never need it.
+    agent: std::sync::OnceLock<Agent>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
     retries: u32,
     backoff: Duration,
     max_download: u64,
@@ -47,25 +52,34 @@ impl From<RegistryError> for Failure {
 
 impl Http {
     pub(crate) fn new(cfg: &RegistryConfig) -> Self {
-        let mut tls = TlsConfig::builder();
-        if let Some(roots) = system_roots() {
-            tls = tls.root_certs(roots);
-        }
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(cfg.timeout))
-            .timeout_connect(Some(cfg.connect_timeout))
-            .user_agent(cfg.user_agent.as_str())
-            .tls_config(tls.build())
-            .build();
         Self {
-            agent: config.into(),
+            agent: std::sync::OnceLock::new(),
+            timeout: cfg.timeout,
+            connect_timeout: cfg.connect_timeout,
+            user_agent: cfg.user_agent.clone(),
             retries: cfg.retries,
             backoff: cfg.backoff,
             max_download: cfg.max_download_bytes,
             max_metadata: cfg.max_metadata_bytes,
             offline: cfg.offline,
         }
+    }
+
+    fn agent(&self) -> &Agent {
+        self.agent.get_or_init(|| {
+            let mut tls = TlsConfig::builder();
+            if let Some(roots) = system_roots() {
+                tls = tls.root_certs(roots);
+            }
+            Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(self.timeout))
+                .timeout_connect(Some(self.connect_timeout))
+                .user_agent(self.user_agent.as_str())
+                .tls_config(tls.build())
+                .build()
+                .into()
+        })
     }
 
     /// GETs a metadata document. `Ok(None)` when the registry says it does not exist.
@@ -164,7 +178,7 @@ impl Http {
                     .into(),
             }));
         }
-        let mut req = self.agent.get(url).header("Accept", accept);
+        let mut req = self.agent().get(url).header("Accept", accept);
         if raw {
             // Archives are hashed byte for byte: a transparently decompressed
             // `.tgz` would never match its published digest.

@@ -73,7 +73,7 @@ impl DynamicContext {
                 options.runtime_path().display()
             );
             ossprey_runtime::Runtime::ensure(&options, &mut crate::progress::RuntimeProgress::new())
-            .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())
         };
         Self {
             options: ossprey_dynamic::DynamicOptions {

@@ -200,8 +200,7 @@ mod tests {
             vec!["exec-base64", "typosquatting"]
         );
         assert_eq!(parsed.label, None);
-        let parsed =
-            parse_output("some log line\n{\"issues\": 0, \"results\": {}}\n").unwrap();
+        let parsed = parse_output("some log line\n{\"issues\": 0, \"results\": {}}\n").unwrap();
         assert_eq!(parsed.issues, 0);
         let with_label = r#"{"issues": 1, "results": {"shady-links": [{"location": "a.py:3"}]}, "risk_score": {"score": 8.1, "label": "high_risk"}, "risks": []}"#;
         assert_eq!(
