@@ -102,6 +102,24 @@ pub enum Source {
     Env(String),
 }
 
+impl Source {
+    /// The file's path, for the report's `path` field.
+    fn path(&self) -> Option<String> {
+        match self {
+            Source::File(p) => Some(p.clone()),
+            Source::Env(_) => None,
+        }
+    }
+
+    /// The variable's name, for the report's `env` field.
+    fn env(&self) -> Option<String> {
+        match self {
+            Source::Env(e) => Some(e.clone()),
+            Source::File(_) => None,
+        }
+    }
+}
+
 /// One planted fake secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Token {
@@ -126,6 +144,29 @@ struct PlantedFile {
     rel: &'static str,
     contents: Vec<u8>,
     mode: u32,
+}
+
+/// Adds a private (0600) file at `rel` under `home` holding `contents`, and the token
+/// `value` of `kind` it contains.
+fn secret_file(
+    files: &mut Vec<PlantedFile>,
+    tokens: &mut Vec<Token>,
+    home: &Path,
+    rel: &'static str,
+    contents: Vec<u8>,
+    kind: TokenKind,
+    value: String,
+) {
+    files.push(PlantedFile {
+        rel,
+        contents,
+        mode: 0o600,
+    });
+    tokens.push(Token {
+        kind,
+        source: Source::File(home.join(rel).display().to_string()),
+        value,
+    });
 }
 
 /// One run's fake secrets: what to plant, and how to recognise them.
@@ -197,40 +238,42 @@ impl Honeytokens {
 
         // ~/.npmrc
         let npm = checksummed(&mut rng, "npm_")?;
-        files.push(PlantedFile {
-            rel: ".npmrc",
-            contents: format!("//registry.npmjs.org/:_authToken={npm}\n").into_bytes(),
-            mode: 0o600,
-        });
-        tokens.push(Token {
-            kind: TokenKind::NpmToken,
-            source: Source::File(at(".npmrc")),
-            value: npm,
-        });
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".npmrc",
+            format!("//registry.npmjs.org/:_authToken={npm}\n").into_bytes(),
+            TokenKind::NpmToken,
+            npm,
+        );
 
         // ~/.pypirc
         let pypi = pypi_token(&mut rng)?;
-        files.push(PlantedFile {
-            rel: ".pypirc",
-            contents: format!(
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".pypirc",
+            format!(
                 "[distutils]\nindex-servers =\n    pypi\n\n[pypi]\nusername = __token__\npassword = {pypi}\n"
             )
             .into_bytes(),
-            mode: 0o600,
-        });
-        tokens.push(Token {
-            kind: TokenKind::PypiToken,
-            source: Source::File(at(".pypirc")),
-            value: pypi,
-        });
+            TokenKind::PypiToken,
+            pypi,
+        );
 
         // ~/.git-credentials (with the ~/.gitconfig that makes git use it).
         let gh = checksummed(&mut rng, "ghp_")?;
-        files.push(PlantedFile {
-            rel: ".git-credentials",
-            contents: format!("https://{user}:{gh}@github.com\n").into_bytes(),
-            mode: 0o600,
-        });
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".git-credentials",
+            format!("https://{user}:{gh}@github.com\n").into_bytes(),
+            TokenKind::GithubToken,
+            gh,
+        );
         files.push(PlantedFile {
             rel: ".gitconfig",
             contents: format!(
@@ -239,73 +282,64 @@ impl Honeytokens {
             .into_bytes(),
             mode: 0o644,
         });
-        tokens.push(Token {
-            kind: TokenKind::GithubToken,
-            source: Source::File(at(".git-credentials")),
-            value: gh,
-        });
 
         // ~/.docker/config.json: the token only appears base64-encoded with the user
         // name, as docker stores it; the matcher's alignments find it in the file's
         // bytes sent as they are.
         let docker = format!("dckr_pat_{}", rng.chars(BASE64URL, 27)?);
         let auth = STANDARD.encode(format!("{user}:{docker}"));
-        files.push(PlantedFile {
-            rel: ".docker/config.json",
-            contents: format!(
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".docker/config.json",
+            format!(
                 "{{\n\t\"auths\": {{\n\t\t\"https://index.docker.io/v1/\": {{\n\t\t\t\"auth\": \"{auth}\"\n\t\t}}\n\t}}\n}}\n"
             )
             .into_bytes(),
-            mode: 0o600,
-        });
-        tokens.push(Token {
-            kind: TokenKind::DockerToken,
-            source: Source::File(at(".docker/config.json")),
-            value: docker,
-        });
+            TokenKind::DockerToken,
+            docker,
+        );
 
         // ~/.kube/config
         let jwt = kube_jwt(&mut rng)?;
-        files.push(PlantedFile {
-            rel: ".kube/config",
-            contents: format!(
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".kube/config",
+            format!(
                 "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: https://10.96.0.1:6443\n    insecure-skip-tls-verify: true\n  name: prod\ncontexts:\n- context:\n    cluster: prod\n    user: deployer\n  name: prod\ncurrent-context: prod\nusers:\n- name: deployer\n  user:\n    token: {jwt}\n"
             )
             .into_bytes(),
-            mode: 0o600,
-        });
-        tokens.push(Token {
-            kind: TokenKind::KubeToken,
-            source: Source::File(at(".kube/config")),
-            value: jwt,
-        });
+            TokenKind::KubeToken,
+            jwt,
+        );
 
         // A Chrome profile. Placeholders: an SQLite header and the row's text, not a
         // database sqlite3 can open; enough for stealers that copy the files out.
         let password = rng.chars(ALNUM, 20)?;
-        files.push(PlantedFile {
-            rel: ".config/google-chrome/Default/Login Data",
-            contents: sqlite_placeholder(&format!(
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".config/google-chrome/Default/Login Data",
+            sqlite_placeholder(&format!(
                 "https://accounts.google.com/\u{1}{user}@gmail.com\u{1}{password}"
             )),
-            mode: 0o600,
-        });
-        tokens.push(Token {
-            kind: TokenKind::BrowserPassword,
-            source: Source::File(at(".config/google-chrome/Default/Login Data")),
-            value: password,
-        });
+            TokenKind::BrowserPassword,
+            password,
+        );
         let cookie = rng.chars(BASE64URL, 48)?;
-        files.push(PlantedFile {
-            rel: ".config/google-chrome/Default/Cookies",
-            contents: sqlite_placeholder(&format!(".github.com\u{1}user_session\u{1}{cookie}")),
-            mode: 0o600,
-        });
-        tokens.push(Token {
-            kind: TokenKind::BrowserCookie,
-            source: Source::File(at(".config/google-chrome/Default/Cookies")),
-            value: cookie,
-        });
+        secret_file(
+            &mut files,
+            &mut tokens,
+            &home,
+            ".config/google-chrome/Default/Cookies",
+            sqlite_placeholder(&format!(".github.com\u{1}user_session\u{1}{cookie}")),
+            TokenKind::BrowserCookie,
+            cookie,
+        );
 
         // Environment: different values than the files, so a hit names its source.
         let env_tokens = [
@@ -400,14 +434,8 @@ impl Honeytokens {
             .iter()
             .map(|t| PlantedToken {
                 kind: t.kind.as_str().to_owned(),
-                path: match &t.source {
-                    Source::File(p) => Some(p.clone()),
-                    Source::Env(_) => None,
-                },
-                env: match &t.source {
-                    Source::Env(e) => Some(e.clone()),
-                    Source::File(_) => None,
-                },
+                path: t.source.path(),
+                env: t.source.env(),
                 prefix: t.prefix(),
             })
             .collect()
@@ -533,14 +561,8 @@ impl Honeytokens {
                     kind: t.kind.as_str().to_owned(),
                     how: HitHow::Egress,
                     phase: phase.to_owned(),
-                    path: match &t.source {
-                        Source::File(p) => Some(p.clone()),
-                        Source::Env(_) => None,
-                    },
-                    env: match &t.source {
-                        Source::Env(e) => Some(e.clone()),
-                        Source::File(_) => None,
-                    },
+                    path: t.source.path(),
+                    env: t.source.env(),
                     encoding: Some(encoding.to_owned()),
                     channel: Some(carrier.channel.to_owned()),
                     location: Some(location.to_owned()),

@@ -32,7 +32,12 @@ fn fork_bomb_is_contained_by_the_process_limit() {
         }
         peak = peak.max(alive);
     }
-    assert!(peak <= 24, "peak {peak} processes");
+    // The tracer learns of an exit (wait status) after the kernel freed the pid, so
+    // a child started in that gap is counted while its dead sibling still is: the
+    // count from events may exceed the kernel's live count by a few. Unbounded, the
+    // bomb reaches thousands in these 3 s.
+    const EXIT_OBSERVATION_LAG: i64 = 4;
+    assert!(peak <= 24 + EXIT_OBSERVATION_LAG, "peak {peak} processes");
     assert!(peak >= 10, "the bomb did fork (peak {peak})");
     assert!(
         r.stderr.text.contains("fork"),

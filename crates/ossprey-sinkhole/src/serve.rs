@@ -294,25 +294,35 @@ fn set_receive_timeout<F: AsFd>(fd: &F) {
     let _ = setsockopt(fd, sockopt::ReceiveTimeout, &TimeVal::new(0, micros));
 }
 
+/// How a UDP receive loop ends: it blocks (one tick at a time) until the stop, then
+/// reads what is still queued without blocking, at most [`STOP_DRAIN`] more datagrams.
+#[derive(Default)]
+struct Drain {
+    after_stop: usize,
+}
+
+impl Drain {
+    /// Whether the loop has been stopped and the flags of its next receive, or `None`
+    /// once it has drained its share and must end.
+    fn next(&mut self, stop: &StopSignal) -> Option<(bool, MsgFlags)> {
+        if !stop.is_stopped() {
+            return Some((false, MsgFlags::empty()));
+        }
+        self.after_stop += 1;
+        (self.after_stop <= STOP_DRAIN).then_some((true, MsgFlags::MSG_DONTWAIT))
+    }
+}
+
 fn serve_dns_udp(sock: &UdpSocket, shared: &Shared) {
     set_receive_timeout(sock);
     let mut buf = vec![0u8; 4096];
-    let mut after_stop = 0usize;
+    let mut drain = Drain::default();
     loop {
-        let stopped = shared.stop.is_stopped();
-        if stopped {
-            after_stop += 1;
-            if after_stop > STOP_DRAIN {
-                return;
-            }
-        }
+        let Some((stopped, flags)) = drain.next(&shared.stop) else {
+            return;
+        };
         let mut space = nix::cmsg_space!(libc::in_pktinfo);
         let mut iov = [IoSliceMut::new(&mut buf)];
-        let flags = if stopped {
-            MsgFlags::MSG_DONTWAIT
-        } else {
-            MsgFlags::empty()
-        };
         let msg = match recvmsg::<SockaddrIn>(sock.as_raw_fd(), &mut iov, Some(&mut space), flags) {
             Ok(msg) => msg,
             Err(_) if stopped => return, // queue empty
@@ -356,19 +366,10 @@ fn serve_dns_udp(sock: &UdpSocket, shared: &Shared) {
 fn serve_raw_udp(sock: &OwnedFd, shared: &Shared) {
     set_receive_timeout(sock);
     let mut buf = vec![0u8; 65_536];
-    let mut after_stop = 0usize;
+    let mut drain = Drain::default();
     loop {
-        let stopped = shared.stop.is_stopped();
-        if stopped {
-            after_stop += 1;
-            if after_stop > STOP_DRAIN {
-                return;
-            }
-        }
-        let flags = if stopped {
-            MsgFlags::MSG_DONTWAIT
-        } else {
-            MsgFlags::empty()
+        let Some((stopped, flags)) = drain.next(&shared.stop) else {
+            return;
         };
         let n = match recv(sock.as_raw_fd(), &mut buf, flags) {
             Ok(n) => n,

@@ -12,79 +12,36 @@
 //! also asserts the interfaces every phase reports. The "secrets" are fake, generated
 //! per run by ossprey.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use std::path::Path;
 
 use base64::Engine as _;
+use common::{assert_sealed, b64, report, runtime_dir_or_skip};
 use ossprey_testkit::archives::tar_gz;
 use serde_json::{Value, json};
 
-/// The runtime directory, or why the test must skip.
-fn runtime_dir_or_skip(test: &str) -> Option<PathBuf> {
-    if !is_root() {
-        eprintln!("SKIP {test}: needs root (the sandbox maps the caller's uid)");
-        return None;
-    }
-    if let Some(why) = ossprey_dynamic::sandbox_unavailable() {
-        eprintln!("SKIP {test}: {why}");
-        return None;
-    }
-    let options = ossprey_runtime::Options::from_env();
-    match ossprey_runtime::Runtime::open(&options) {
-        Ok(Some(_)) => Some(options.runtime_dir),
-        Ok(None) => {
-            eprintln!(
-                "SKIP {test}: no sandbox runtime at {}; build it with `cargo run -p ossprey-runtime --example provision_runtime`",
-                options.runtime_path().display()
-            );
-            None
-        }
-        Err(e) => panic!("the cached runtime is damaged: {e}"),
-    }
-}
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
+/// Runs `ossprey analyze TARGET` for `phases` and returns its JSON report, after
+/// checking that it succeeded and that every phase ran sealed.
 fn analyze(runtime_dir: &Path, cache: &Path, target: &Path, phases: &str) -> Value {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ossprey"))
-        .arg("analyze")
-        .arg(target)
-        .args([
+    let target = target.to_str().expect("temporary paths are UTF-8");
+    let out = common::analyze(
+        runtime_dir,
+        cache,
+        &[
+            target,
             "--format",
             "json",
             "--phases",
             phases,
             "--phase-timeout",
             "60",
-        ])
-        .env("OSSPREY_CACHE_DIR", cache)
-        .env("OSSPREY_RUNTIME_DIR", runtime_dir)
-        .env("OSSPREY_PYPI_URL", "http://127.0.0.1:9")
-        .env("OSSPREY_NPM_URL", "http://127.0.0.1:9")
-        .env("OSSPREY_CRATES_INDEX_URL", "http://127.0.0.1:9")
-        .env("OSSPREY_RUBYGEMS_URL", "http://127.0.0.1:9")
-        .output()
-        .expect("run ossprey");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let r: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+        ],
+    );
+    let r = report(&out);
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     for phase in phases.split(',') {
-        assert_eq!(
-            r["dynamic"][phase]["isolation"]["interfaces"],
-            json!(["lo"]),
-            "the sandbox's namespace must have only lo: {:#}",
-            r["dynamic"][phase]
-        );
+        assert_sealed(&r["dynamic"][phase]);
     }
     r
 }
@@ -221,9 +178,7 @@ console.log('FINGERPRINT '+JSON.stringify({host:os.hostname(),user:os.userInfo()
         .iter()
         .find(|c| c["hostname"] == "collect.exfil.test")
         .expect("the POST's connection");
-    let body = base64::engine::general_purpose::STANDARD
-        .decode(conn["http"][0]["body_base64"].as_str().unwrap())
-        .unwrap();
+    let body = b64(&conn["http"][0]["body_base64"]);
     let loot = base64::engine::general_purpose::STANDARD
         .decode(&body)
         .unwrap();

@@ -42,6 +42,22 @@ fn npm_package(dir: &Path, name: &str, script: &str) -> PathBuf {
     path
 }
 
+/// Runs the install phase of `tgz` with a JSON report and the `extra` flags (caches
+/// under `dir`); returns the report after checking that the phase ran sealed.
+fn analyze_install(runtime: &Path, dir: &Path, tgz: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        tgz.to_str().unwrap(),
+        "--format",
+        "json",
+        "--phases",
+        "install",
+    ];
+    args.extend_from_slice(extra);
+    let r = report(&analyze(runtime, &dir.join("cache"), &args));
+    assert_sealed(&r["dynamic"]["install"]);
+    r
+}
+
 #[test]
 fn sandbox_check_probes_every_layer_and_exits_0_here() {
     if !is_root() {
@@ -165,22 +181,8 @@ fn timeout_flag_bounds_each_phase() {
     let dir = tempfile::tempdir().unwrap();
     let tgz = npm_package(dir.path(), "imitation-sleeper", "sleep 600");
     let started = Instant::now();
-    let out = analyze(
-        &runtime,
-        &dir.path().join("cache"),
-        &[
-            tgz.to_str().unwrap(),
-            "--format",
-            "json",
-            "--phases",
-            "install",
-            "--timeout",
-            "2",
-        ],
-    );
-    let r = report(&out);
+    let r = analyze_install(&runtime, dir.path(), &tgz, &["--timeout", "2"]);
     let install = &r["dynamic"]["install"];
-    assert_sealed(install);
     assert_eq!(install["status"], "timeout", "{install:#}");
     assert!(install["duration_ms"].as_u64().unwrap() < 2_000 + 5_000);
     assert!(started.elapsed() < Duration::from_secs(20));
@@ -198,24 +200,13 @@ fn disk_fill_stops_at_the_scratch_cap() {
                   do i=$((i+1)); done; df -k $HOME | tail -1; \
                   du -sk $HOME";
     let tgz = npm_package(dir.path(), "imitation-filler", script);
-    let out = analyze(
+    let r = analyze_install(
         &runtime,
-        &dir.path().join("cache"),
-        &[
-            tgz.to_str().unwrap(),
-            "--format",
-            "json",
-            "--phases",
-            "install",
-            "--timeout",
-            "30",
-            "--scratch-mib",
-            "16",
-        ],
+        dir.path(),
+        &tgz,
+        &["--timeout", "30", "--scratch-mib", "16"],
     );
-    let r = report(&out);
     let install = &r["dynamic"]["install"];
-    assert_sealed(install);
     assert_eq!(install["status"], "completed", "{install:#}");
     let stderr = install["stderr"]["text"].as_str().unwrap();
     assert!(stderr.contains("No space left"), "stderr: {stderr}");
@@ -264,21 +255,12 @@ fn keep_artifacts_keeps_traffic_and_written_files_but_never_follows_planted_syml
     );
     let tgz = npm_package(dir.path(), "imitation-keeper", &script);
     let keep = dir.path().join("artifacts");
-    let out = analyze(
+    let r = analyze_install(
         &runtime,
-        &dir.path().join("cache"),
-        &[
-            tgz.to_str().unwrap(),
-            "--format",
-            "json",
-            "--phases",
-            "install",
-            "--keep-artifacts",
-            keep.to_str().unwrap(),
-        ],
+        dir.path(),
+        &tgz,
+        &["--keep-artifacts", keep.to_str().unwrap()],
     );
-    let r = report(&out);
-    assert_sealed(&r["dynamic"]["install"]);
     assert_eq!(r["dynamic"]["install"]["status"], "completed", "{r:#}");
     let pkg = keep.join("imitation-keeper-1.0.0");
     let files: Value =

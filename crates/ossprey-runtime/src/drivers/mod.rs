@@ -196,6 +196,29 @@ fn as_millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl PhaseSpec {
+    /// A phase that runs `argv` in the work directory with `inputs` placed: the base
+    /// environment with `bin_dir` (where the package manager puts the package's
+    /// commands) first on `PATH`, the layout's writable directories and the phase's
+    /// deadline.
+    pub(crate) fn in_work_dir(
+        phase: Phase,
+        layout: &SandboxLayout,
+        options: &DriverOptions,
+        bin_dir: &str,
+        argv: Vec<String>,
+        inputs: Vec<SandboxInput>,
+    ) -> Self {
+        Self {
+            phase,
+            argv,
+            env: base_env(layout, &format!("{bin_dir}:/usr/local/bin:/usr/bin:/bin")),
+            cwd: layout.work_dir.clone(),
+            writable: writable(layout),
+            inputs,
+            deadline: options.deadline(phase),
+        }
+    }
+
     /// The value of an environment variable of the spec.
     pub fn env_var(&self, name: &str) -> Option<&str> {
         self.env

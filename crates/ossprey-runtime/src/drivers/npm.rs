@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::{
     DriverOptions, InputSource, PackageInput, Phase, PhaseSpec, SandboxInput, SandboxLayout,
-    archive_input, base_env, unsupported, writable,
+    archive_input, unsupported,
 };
 use crate::error::RuntimeError;
 
@@ -120,7 +120,6 @@ pub(crate) fn spec(
         ));
     }
     let bin = format!("{}/node_modules/.bin", layout.work_dir);
-    let env = base_env(layout, &format!("{bin}:/usr/local/bin:/usr/bin:/bin"));
     let name = package.name.clone();
     let (argv, inputs) = match phase {
         Phase::Install => {
@@ -170,15 +169,9 @@ pub(crate) fn spec(
             )
         }
     };
-    Ok(PhaseSpec {
-        phase,
-        argv,
-        env,
-        cwd: layout.work_dir.clone(),
-        writable: writable(layout),
-        inputs,
-        deadline: options.deadline(phase),
-    })
+    Ok(PhaseSpec::in_work_dir(
+        phase, layout, options, &bin, argv, inputs,
+    ))
 }
 
 /// npm's name grammar: optional `@scope/`, URL-safe characters, no leading `.`/`_`.

@@ -20,7 +20,7 @@
 
 use super::{
     DriverOptions, InputSource, PackageInput, Phase, PhaseSpec, SandboxInput, SandboxLayout,
-    archive_input, base_env, secs, unsupported, writable,
+    archive_input, secs, unsupported,
 };
 use crate::error::RuntimeError;
 
@@ -74,7 +74,6 @@ pub(crate) fn spec(
         ));
     }
     let user_bin = format!("{}/.local/bin", layout.home);
-    let env = base_env(layout, &format!("{user_bin}:/usr/local/bin:/usr/bin:/bin"));
     let driver_path = format!("{}/pypi_driver.py", layout.driver_dir);
     let driver = SandboxInput {
         path: driver_path.clone(),
@@ -138,15 +137,9 @@ pub(crate) fn spec(
             (argv, vec![driver])
         }
     };
-    Ok(PhaseSpec {
-        phase,
-        argv,
-        env,
-        cwd: layout.work_dir.clone(),
-        writable: writable(layout),
-        inputs,
-        deadline: options.deadline(phase),
-    })
+    Ok(PhaseSpec::in_work_dir(
+        phase, layout, options, &user_bin, argv, inputs,
+    ))
 }
 
 /// PEP 508 names: letters, digits, `.`, `_`, `-`, starting and ending alphanumeric.

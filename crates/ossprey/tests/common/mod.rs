@@ -1,7 +1,7 @@
 //! Helpers shared by the tests that run `ossprey analyze` in the sandbox
-//! (`analyze.rs`, `behaviour.rs`): skipping with a printed reason when the host cannot
-//! run the sandbox, running the binary against fake registries on a closed loopback
-//! port, and reading the JSON report.
+//! (`analyze.rs`, `behaviour.rs`, `honeytokens.rs`): skipping with a printed reason
+//! when the host cannot run the sandbox, running the binary against fake registries on
+//! a closed loopback port, and reading the JSON report.
 //!
 //! Each test binary uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]

@@ -1,13 +1,13 @@
 //! Helpers shared by the npm rules: lifecycle hooks, the effective run context of a
 //! JavaScript file, and the JavaScript capability tables.
 
-use ossprey_model::{FileKind, HookTrigger, InstallHook};
+use ossprey_model::{FileKind, Finding, HookTrigger, InstallHook, Severity};
 use ossprey_static::analysis::{FileAnalysis, RunsAt};
 use ossprey_static::facts::shell::{self, RunTarget, ShellFacts};
 use ossprey_static::facts::{Arg, Call, Language, SourceFacts};
 
-use crate::Input;
 use crate::rules::catalog::{NETWORK, PROCESS_EXEC, is};
+use crate::{Input, Rule, finding};
 
 /// An npm lifecycle script that runs on install, or a shell file such a script runs.
 pub(crate) struct Lifecycle<'a> {
@@ -19,6 +19,26 @@ pub(crate) struct Lifecycle<'a> {
     pub command: String,
     pub line: Option<u32>,
     pub shell: ShellFacts,
+}
+
+impl Lifecycle<'_> {
+    /// A finding of `rule` whose evidence is this script: its file, line and command.
+    pub(crate) fn finding(
+        &self,
+        rule: &dyn Rule,
+        severity: Severity,
+        message: impl Into<String>,
+    ) -> Finding {
+        finding(
+            rule.id(),
+            severity,
+            rule.category(),
+            message,
+            Some(self.path),
+            self.line,
+            Some(&self.command),
+        )
+    }
 }
 
 fn hook_name(trigger: HookTrigger) -> Option<&'static str> {
@@ -186,6 +206,15 @@ pub(crate) fn context(input: &Input<'_>, file: &FileAnalysis) -> RunsAt {
         RunsAt::Import => RunsAt::Import,
         RunsAt::Runtime if standalone(input) && is_js(file) => RunsAt::Import,
         RunsAt::Runtime => RunsAt::Runtime,
+    }
+}
+
+/// Critical when `file`'s code runs at install or import time, high when it runs only
+/// when the package is used: for behaviour with no benign reading in any context.
+pub(crate) fn critical_unless_runtime(input: &Input<'_>, file: &FileAnalysis) -> Severity {
+    match context(input, file) {
+        RunsAt::Install | RunsAt::Import => Severity::Critical,
+        RunsAt::Runtime => Severity::High,
     }
 }
 

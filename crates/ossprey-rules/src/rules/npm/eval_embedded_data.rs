@@ -1,10 +1,9 @@
 //! JS-EVAL-EMBEDDED-DATA: JavaScript evaluates code it pulls out of an image or other
 //! non-code file of the package (steganography).
 
-use ossprey_model::{Category, Finding, Severity};
-use ossprey_static::analysis::RunsAt;
+use ossprey_model::{Category, Finding};
 
-use super::common::{context, evaluates_computed_code, js_sources};
+use super::common::{critical_unless_runtime, evaluates_computed_code, js_sources};
 use crate::{Input, Rule, finding};
 
 /// ## What it does
@@ -88,10 +87,7 @@ impl Rule for EvalEmbeddedData {
             }) else {
                 continue;
             };
-            let severity = match context(input, file) {
-                RunsAt::Install | RunsAt::Import => Severity::Critical,
-                RunsAt::Runtime => Severity::High,
-            };
+            let severity = critical_unless_runtime(input, file);
             out.push(finding(
                 self.id(),
                 severity,

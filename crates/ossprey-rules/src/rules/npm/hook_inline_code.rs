@@ -155,14 +155,10 @@ impl Rule for HookInlineCode {
                     // `node lib/run`: a script without a `.js` extension is not parsed as
                     // JavaScript by the file analysis, so read it here.
                     if let Some((severity, what)) = unparsed_script(input, target) {
-                        out.push(finding(
-                            self.id(),
+                        out.push(script.finding(
+                            self,
                             severity,
-                            self.category(),
                             format!("`{}` script runs {what}", script.name),
-                            Some(script.path),
-                            script.line,
-                            Some(&script.command),
                         ));
                     }
                     continue;

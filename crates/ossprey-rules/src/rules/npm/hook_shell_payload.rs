@@ -5,7 +5,7 @@ use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::facts::shell::{RunTarget, ShellFacts};
 
 use super::common::install_commands;
-use crate::{Input, Rule, finding};
+use crate::{Input, Rule};
 
 /// ## What it does
 /// Reads each npm install script (`preinstall`, `install`, `postinstall`, and the shell
@@ -218,15 +218,7 @@ impl Rule for HookShellPayload {
             let Some((severity, what)) = judge(&script.shell, &script.command) else {
                 continue;
             };
-            out.push(finding(
-                self.id(),
-                severity,
-                self.category(),
-                format!("`{}` script {what}", script.name),
-                Some(script.path),
-                script.line,
-                Some(&script.command),
-            ));
+            out.push(script.finding(self, severity, format!("`{}` script {what}", script.name)));
         }
     }
 }

@@ -4,7 +4,7 @@
 use ossprey_model::{Category, Finding, Severity};
 
 use super::common::install_commands;
-use crate::{Input, Rule, finding};
+use crate::{Input, Rule};
 
 /// ## What it does
 /// Reads each npm install script (`preinstall`, `install`, `postinstall`, and the shell
@@ -115,14 +115,10 @@ impl Rule for HookWindowsPayload {
                 } else {
                     continue;
                 };
-                out.push(finding(
-                    self.id(),
+                out.push(script.finding(
+                    self,
                     severity,
-                    self.category(),
                     format!("`{}` script runs {what}", script.name),
-                    Some(script.path),
-                    script.line,
-                    Some(&script.command),
                 ));
                 break;
             }

@@ -2,9 +2,8 @@
 
 use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::analysis::RunsAt;
-use ossprey_static::facts::{Arg, Call};
 
-use super::common::{context, js_sources};
+use super::common::{context, evaluates_computed_code, js_sources};
 use crate::rules::catalog::{DECRYPT, is};
 use crate::{Input, Rule, finding, weigh};
 
@@ -33,21 +32,6 @@ use crate::{Input, Rule, finding, weigh};
 #[derive(Debug)]
 pub struct InstallDynamicEval;
 
-/// The argument holding the code: the body (last argument) for `Function`, else the first.
-fn code_arg(call: &Call) -> Option<&Arg> {
-    match call.callee.as_str() {
-        "eval"
-        | "vm.runInThisContext"
-        | "vm.runInNewContext"
-        | "vm.runInContext"
-        | "vm.Script"
-        | "vm.compileFunction"
-        | "vm.SourceTextModule" => call.args.first(),
-        "Function" => call.args.last(),
-        _ => None,
-    }
-}
-
 impl Rule for InstallDynamicEval {
     fn id(&self) -> &'static str {
         "JS-INSTALL-DYNAMIC-EVAL"
@@ -66,8 +50,7 @@ impl Rule for InstallDynamicEval {
                 continue;
             }
             for call in &facts.calls {
-                let Some(arg) = code_arg(call) else { continue };
-                if matches!(arg, Arg::Str(_) | Arg::Const(_)) {
+                if !evaluates_computed_code(call) {
                     continue;
                 }
                 let top_level = call.scope.is_none();

@@ -1,9 +1,8 @@
 //! JS-SOCKET-SHELL: a socket wired to a spawned shell (a reverse or bind shell).
 
-use ossprey_model::{Category, Finding, Severity};
-use ossprey_static::analysis::RunsAt;
+use ossprey_model::{Category, Finding};
 
-use super::common::{context, is_js_exec, js_sources};
+use super::common::{critical_unless_runtime, is_js_exec, js_sources};
 use crate::{Input, Rule, finding};
 
 /// ## What it does
@@ -74,10 +73,7 @@ impl Rule for SocketShell {
             if !facts.calls.iter().any(|c| c.callee.ends_with(".pipe")) {
                 continue;
             }
-            let severity = match context(input, file) {
-                RunsAt::Install | RunsAt::Import => Severity::Critical,
-                RunsAt::Runtime => Severity::High,
-            };
+            let severity = critical_unless_runtime(input, file);
             out.push(finding(
                 self.id(),
                 severity,

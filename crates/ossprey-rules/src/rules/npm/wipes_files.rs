@@ -1,10 +1,9 @@
 //! JS-WIPES-FILES: JavaScript deletes the user's home directory or a whole drive.
 
-use ossprey_model::{Category, Finding, Severity};
-use ossprey_static::analysis::RunsAt;
+use ossprey_model::{Category, Finding};
 use ossprey_static::facts::{Arg, Call, SourceFacts};
 
-use super::common::{context, is_js_exec, js_sources};
+use super::common::{critical_unless_runtime, is_js_exec, js_sources};
 use crate::{Input, Rule, finding};
 
 /// ## What it does
@@ -128,10 +127,7 @@ impl Rule for WipesFiles {
             let Some((call, how)) = evidence(facts) else {
                 continue;
             };
-            let severity = match context(input, file) {
-                RunsAt::Install | RunsAt::Import => Severity::Critical,
-                RunsAt::Runtime => Severity::High,
-            };
+            let severity = critical_unless_runtime(input, file);
             out.push(finding(
                 self.id(),
                 severity,
