@@ -392,8 +392,61 @@ pub fn render(
     for r in sampled {
         let _ = writeln!(out, "{}{sep}{}", r.name, r.version);
     }
+    if eco == Eco::Npm {
+        let _ = writeln!(
+            out,
+            "# hooks: popular packages whose pinned version has a preinstall, install or"
+        );
+        let _ = writeln!(
+            out,
+            "#   postinstall script (checked with `npm view NAME@VERSION scripts`): the"
+        );
+        let _ = writeln!(
+            out,
+            "#   groups above hold almost none, so install-hook rules' false positives need these."
+        );
+        let _ = writeln!(out, "# group: hooks");
+        for pin in NPM_WITH_INSTALL_HOOKS {
+            let _ = writeln!(out, "{pin}");
+        }
+    }
     out
 }
+
+/// Popular npm packages with install-time scripts (native builds, binary
+/// downloads, notices), pinned; chosen by hand on 2026-11-25 from well-known
+/// packages, each checked to declare `preinstall`, `install` or `postinstall`.
+pub const NPM_WITH_INSTALL_HOOKS: &[&str] = &[
+    "esbuild@0.28.2",
+    "pnpm@12.21.0",
+    "core-js@3.51.0",
+    "bcrypt@6.0.0",
+    "sqlite3@6.0.1",
+    "canvas@3.2.3",
+    "@swc/core@1.16.22",
+    "cypress@15.3.0",
+    "es5-ext@0.10.64",
+    "core-js-pure@3.51.0",
+    "node-sass@9.0.0",
+    "prisma@7.10.1",
+    "ngrok@4.3.3",
+    "phantomjs-prebuilt@2.1.16",
+    "chromedriver@157.0.0",
+    "@sentry/cli@3.8.0",
+    "puppeteer@25.16.0",
+    "nx@24.0.6",
+    "lefthook@2.2.2",
+    "bufferutil@4.1.0",
+    "utf-8-validate@6.0.6",
+    "leveldown@6.1.1",
+    "re2@1.27.1",
+    "argon2@0.45.1",
+    "cpu-features@0.0.10",
+    "ssh2@1.17.0",
+    "@parcel/watcher@2.6.0",
+    "deasync@0.1.32",
+    "dtrace-provider@0.8.8",
+];
 
 /// `cargo xtask eval make-lists [--from DIR] [--corpus DIR] [--out DIR]`.
 pub fn make_lists(from: &Path, corpus: &Path, out_dir: &Path) -> anyhow::Result<()> {

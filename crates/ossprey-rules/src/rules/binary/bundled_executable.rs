@@ -10,8 +10,8 @@ const LIBRARY_EXTENSIONS: &[&str] = &[".so", ".pyd", ".dll", ".dylib", ".node", 
 
 /// ## What it does
 /// Reports native executables (ELF, PE, Mach-O) shipped in a package. Shared
-/// libraries (`.so`, `.pyd`, `.dll`, `.dylib`, `.node`) are left alone unless
-/// install-time code runs them.
+/// libraries (`.so`, `.pyd`, `.dll`, `.dylib`, `.node`) are left alone unless an
+/// install hook's command runs them.
 ///
 /// ## Why is this bad?
 /// A prebuilt program cannot be reviewed like source. Many legitimate packages
@@ -59,8 +59,12 @@ impl Rule for BundledExecutable {
                 .install_hooks
                 .iter()
                 .find(|h| h.command.as_deref().is_some_and(|c| names(c, base)));
+            // A shared library is loaded, not started: install scripts that name a
+            // prebuilt addon (`deasync.node`) and otherwise run a compiler are the
+            // ordinary native-addon install, so code naming a library does not count.
             let code_runs = input.sources().find(|(f, s)| {
-                runs_at(input, f) == RunsAt::Install
+                !library
+                    && runs_at(input, f) == RunsAt::Install
                     && s.calls.iter().any(|c| is(PROCESS_EXEC, &c.callee))
                     && s.strings.iter().any(|lit| names(&lit.value, base))
             });

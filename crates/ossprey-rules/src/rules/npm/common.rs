@@ -345,13 +345,16 @@ const JS_NETWORK_EXTRA: &[&str] = &[
 pub(crate) const STRONG_IDENTITY: &[&str] = &[
     "os.hostname",
     "os.userInfo",
-    "os.homedir",
     "os.networkInterfaces",
     "dns.getServers",
 ];
 
 /// Host facts that describe the machine's kind rather than its identity.
+/// `os.homedir` is here: every tool that keeps a cache or reads its config asks for
+/// it (binary downloaders next to `os.platform`/`os.arch`), while beacons send the
+/// host and user names.
 pub(crate) const WEAK_IDENTITY: &[&str] = &[
+    "os.homedir",
     "os.platform",
     "os.type",
     "os.arch",

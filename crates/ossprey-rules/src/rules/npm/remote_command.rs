@@ -14,8 +14,10 @@ use crate::{Input, Rule, finding};
 /// `tls.connect`, a WebSocket or socket.io client), or polls the network on a timer
 /// (`setInterval` with a request), and inside a callback starts a process whose command
 /// is not written in the file (`exec(data.toString())`, `execSync(q.cmd)`). Critical
-/// when the file runs at install or import time, or when the channel is a raw socket
-/// or WebSocket; medium for an HTTP server handler in runtime-only code.
+/// when the file runs at install or import time; in runtime-only code high when the
+/// channel is a raw socket or WebSocket (SSH clients and build daemons share that
+/// shape, so it takes a second signal to reach `malicious`), medium for an HTTP server
+/// handler.
 ///
 /// ## Why is this bad?
 /// Running whatever arrives on a connection is a remote shell: the package turns the
@@ -89,15 +91,18 @@ impl Rule for RemoteCommand {
             let Some(channel) = channel else {
                 continue;
             };
-            // A raw socket or WebSocket feeding a shell is a backdoor wherever it sits; a
-            // web server's handler in runtime code might be a developer tool.
+            // Code that runs by itself (install, import) opening a channel and running
+            // what arrives is a backdoor. In code only run when called, a raw socket or
+            // WebSocket next to a computed command is still worth a high finding, but
+            // SSH clients, build daemons and dev servers have exactly that shape, so it
+            // needs a second signal to reach `malicious`; a web server's handler even more.
             let raw = !matches!(
                 channel,
                 "http.createServer" | "https.createServer" | "http2.createServer" | "setInterval"
             );
             let severity = match ctx {
                 RunsAt::Install | RunsAt::Import => Severity::Critical,
-                RunsAt::Runtime if raw => Severity::Critical,
+                RunsAt::Runtime if raw => Severity::High,
                 RunsAt::Runtime => Severity::Medium,
             };
             out.push(finding(
