@@ -104,23 +104,25 @@ pub fn runs_unprompted(file: &FileAnalysis, call: &Call) -> bool {
     file.runs_at != RunsAt::Runtime && call.scope.is_none()
 }
 
+/// One severity step up (`up`) or down, saturating at `Critical` and `Info`.
+pub fn step(s: Severity, up: bool) -> Severity {
+    use Severity::*;
+    match (s, up) {
+        (Info, true) => Low,
+        (Low, true) => Medium,
+        (Medium, true) => High,
+        (High | Critical, true) => Critical,
+        (Critical, false) => High,
+        (High, false) => Medium,
+        (Medium, false) => Low,
+        (Low | Info, false) => Info,
+    }
+}
+
 /// Raises `base` for code that runs by itself at install time (two steps, or one
 /// step inside a function of an install-time file such as a cmdclass `run`), and at
 /// import time (one step); lowers it one step for code that runs only when called.
 pub fn weigh(base: Severity, runs_at: RunsAt, top_level: bool) -> Severity {
-    let step = |s: Severity, up: bool| -> Severity {
-        use Severity::*;
-        match (s, up) {
-            (Info, true) => Low,
-            (Low, true) => Medium,
-            (Medium, true) => High,
-            (High | Critical, true) => Critical,
-            (Critical, false) => High,
-            (High, false) => Medium,
-            (Medium, false) => Low,
-            (Low | Info, false) => Info,
-        }
-    };
     match (runs_at, top_level) {
         (RunsAt::Install, true) => step(step(base, true), true),
         (RunsAt::Install, false) | (RunsAt::Import, true) => step(base, true),

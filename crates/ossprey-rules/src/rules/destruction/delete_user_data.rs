@@ -239,10 +239,9 @@ impl Rule for DeleteUserData {
             ) {
                 continue;
             }
-            let Some(content) = input.files.content(&file.path) else {
+            let Some(text) = input.text(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
             for (n, line) in text.lines().enumerate() {
                 if line.trim_start().starts_with('#') || line.len() > 2000 {
                     continue;

@@ -2,9 +2,10 @@ use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::facts::text::ServiceClass;
 
 use super::util::{
-    context_severity, has_network_call, is_package_json, is_placeholder, service_mentions, step,
+    context_severity, has_network_call, is_package_json, is_placeholder, service_mentions,
     text_fetches,
 };
+use crate::input::step;
 use crate::{Input, Rule, finding};
 
 /// ## What it does

@@ -7,6 +7,7 @@ use ossprey_static::analysis::{FileAnalysis, RunsAt};
 use ossprey_static::facts::{Arg, Call, SourceFacts};
 
 use crate::Input;
+use crate::input::step;
 use crate::rules::catalog::{NETWORK, is};
 
 /// File names (lowercased, without directory) that are documentation whatever their kind.
@@ -260,21 +261,6 @@ pub fn is_placeholder(rest: &str) -> bool {
     ]
     .iter()
     .any(|p| lower.contains(p))
-}
-
-/// One step up (`up`) or down.
-pub fn step(s: Severity, up: bool) -> Severity {
-    use Severity::*;
-    match (s, up) {
-        (Info, true) => Low,
-        (Low, true) => Medium,
-        (Medium, true) => High,
-        (High | Critical, true) => Critical,
-        (Critical, false) => High,
-        (High, false) => Medium,
-        (Medium, false) => Low,
-        (Low | Info, false) => Info,
-    }
 }
 
 /// `base` for code that runs when called, one step more for code that runs by itself at

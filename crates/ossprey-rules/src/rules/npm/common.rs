@@ -110,10 +110,9 @@ pub(crate) fn install_commands<'a>(input: &Input<'a>) -> Vec<Lifecycle<'a>> {
         if !is_shell || file.runs_at != RunsAt::Install || from_prepare_only(input, file) {
             continue;
         }
-        let Some(content) = input.files.content(&file.path) else {
+        let Some(text) = input.text(&file.path) else {
             continue;
         };
-        let text = String::from_utf8_lossy(content);
         out.push(Lifecycle {
             name: "script",
             path: &file.path,

@@ -1,7 +1,7 @@
 use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::analysis::RunsAt;
 
-use super::common::{Liveness, is_test_path, python_sources};
+use super::common::{Liveness, in_install_method, is_test_path, python_sources};
 use crate::{Input, Rule, finding};
 
 /// ## What it does
@@ -80,8 +80,7 @@ impl Rule for CharcodeString {
                 if !call.callee.ends_with("join") {
                     continue;
                 }
-                let cmdclass_method = file.runs_at == RunsAt::Install
-                    && call.scope.as_deref().is_some_and(|s| s.contains('.'));
+                let cmdclass_method = in_install_method(file, call);
                 if !(live.runs(call) || cmdclass_method) {
                     continue;
                 }

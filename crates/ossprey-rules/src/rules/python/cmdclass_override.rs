@@ -144,10 +144,9 @@ impl Rule for CmdclassOverride {
             if !hooked.contains(file.path.as_str()) {
                 continue;
             }
-            let Some(content) = input.files.content(&file.path) else {
+            let Some(text) = input.text(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
             for (class, line) in install_command_classes(&text) {
                 let scopes = reachable(source, &class);
                 let hit = source.calls.iter().find_map(|c| {

@@ -2,7 +2,9 @@ use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::analysis::RunsAt;
 use ossprey_static::facts::{Arg, Call};
 
-use super::common::{Liveness, command_of, is_process_exec, is_test_path, python_sources};
+use super::common::{
+    Liveness, command_of, in_install_method, is_process_exec, is_test_path, python_sources,
+};
 use crate::{Input, Rule, finding};
 
 /// ## What it does
@@ -108,8 +110,7 @@ impl Rule for CodePipInstall {
             }
             let live = Liveness::of(file, source, input, &Default::default());
             for call in &source.calls {
-                let cmdclass_method = file.runs_at == RunsAt::Install
-                    && call.scope.as_deref().is_some_and(|s| s.contains('.'));
+                let cmdclass_method = in_install_method(file, call);
                 if !(live.runs(call) || cmdclass_method) {
                     continue;
                 }

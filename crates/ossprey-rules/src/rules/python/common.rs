@@ -112,6 +112,17 @@ impl Liveness {
     }
 }
 
+/// Whether `scope` is a class method (`PostInstall.run`): in an install-time file,
+/// that is a `cmdclass` command, which setup.py runs at install.
+pub(crate) fn in_method(scope: Option<&str>) -> bool {
+    scope.is_some_and(|s| s.contains('.'))
+}
+
+/// A call inside a class method of an install-time file (a `cmdclass` `run`).
+pub(crate) fn in_install_method(file: &FileAnalysis, call: &Call) -> bool {
+    file.runs_at == ossprey_static::analysis::RunsAt::Install && in_method(call.scope.as_deref())
+}
+
 /// Names of functions install-time files call at their top level or in
 /// `cmdclass` methods: a function of that name in another install-time file
 /// (imported by `setup.py`) runs at install.
@@ -122,7 +133,7 @@ pub(crate) fn called_from_install(input: &Input<'_>) -> HashSet<String> {
             continue;
         }
         for call in &source.calls {
-            let method = call.scope.as_deref().is_some_and(|s| s.contains('.'));
+            let method = in_method(call.scope.as_deref());
             if call.scope.is_none() || method {
                 let last = call.callee.rsplit('.').next().unwrap_or(&call.callee);
                 if !last.is_empty() && last != "?" {

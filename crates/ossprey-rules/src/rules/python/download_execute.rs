@@ -5,8 +5,8 @@ use ossprey_static::analysis::RunsAt;
 use ossprey_static::facts::{Arg, Call};
 
 use super::common::{
-    CommandKind, Liveness, classify_call, dangerous_in_snippet, is_code_eval, is_process_exec,
-    is_test_path, python_sources,
+    CommandKind, Liveness, classify_call, dangerous_in_snippet, in_method, is_code_eval,
+    is_process_exec, is_test_path, python_sources,
 };
 use crate::{Input, Rule, finding, weigh};
 
@@ -223,8 +223,7 @@ impl DownloadExecute {
     ) -> Option<Finding> {
         let has_download = source.calls.iter().any(is_download);
         let install_scope = |c: &Call| {
-            file.runs_at == RunsAt::Install
-                && (live.runs(c) || c.scope.as_deref().is_some_and(|s| s.contains('.')))
+            file.runs_at == RunsAt::Install && (live.runs(c) || in_method(c.scope.as_deref()))
         };
         let mut dropped: Vec<(Dropped, &Call)> = Vec::new();
         let mut resolved = 0usize;
@@ -295,11 +294,7 @@ impl Rule for DownloadExecute {
                 continue;
             }
             let live = Liveness::of(file, source, input, &Default::default());
-            let text = input
-                .files
-                .content(&file.path)
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default();
+            let text = input.text(&file.path).unwrap_or_default();
             if let Some(f) = self.drop_and_run(file, source, &live, &text) {
                 out.push(f);
                 continue;
@@ -318,8 +313,7 @@ impl Rule for DownloadExecute {
                     continue;
                 };
                 let top = live.runs(exec);
-                let cmdclass =
-                    file.runs_at == RunsAt::Install && scope.is_some_and(|s| s.contains('.'));
+                let cmdclass = file.runs_at == RunsAt::Install && in_method(scope);
                 let runs_at = if top || cmdclass {
                     file.runs_at
                 } else {

@@ -3,7 +3,8 @@ use ossprey_static::analysis::RunsAt;
 use ossprey_static::facts::Arg;
 
 use super::common::{
-    Liveness, hidden_code, is_code_eval, is_local_read, is_test_path, python_sources,
+    Liveness, hidden_code, in_install_method, is_code_eval, is_local_read, is_test_path,
+    python_sources,
 };
 use crate::rules::catalog::{DECODE, is};
 use crate::{Input, Rule, finding};
@@ -66,8 +67,7 @@ impl Rule for DynamicExec {
                 if !is_code_eval(&call.callee) {
                     continue;
                 }
-                let cmdclass_method = file.runs_at == RunsAt::Install
-                    && call.scope.as_deref().is_some_and(|s| s.contains('.'));
+                let cmdclass_method = in_install_method(file, call);
                 if !((call.scope.is_none() && live.runs(call)) || cmdclass_method) {
                     continue;
                 }

@@ -118,10 +118,9 @@ impl Rule for ExecAlias {
     }
     fn check(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         for (file, _) in python_sources(input) {
-            let Some(content) = input.files.content(&file.path) else {
+            let Some(text) = input.text(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
             for (idx, line) in text.lines().enumerate() {
                 // Cheap filter first: most lines never mention either name.
                 if !(line.contains("exec") || line.contains("eval")) {

@@ -2,7 +2,9 @@ use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::analysis::RunsAt;
 use ossprey_static::facts::Call;
 
-use super::common::{HOST_INFO, Liveness, SENDS, called_from_install, is_network, python_sources};
+use super::common::{
+    HOST_INFO, Liveness, SENDS, called_from_install, in_method, is_network, python_sources,
+};
 use crate::rules::catalog::is;
 use crate::{Input, Rule, finding};
 
@@ -81,10 +83,8 @@ impl Rule for InstallNetwork {
                 // A beacon in a function that `setup.py` itself calls (or a
                 // `cmdclass` method) runs on every install just like top-level
                 // code: `def check(): urlopen(url, data=host)` then `check()`.
-                let runs_by_itself = top
-                    || sending
-                        && (live.runs(call)
-                            || call.scope.as_deref().is_some_and(|s| s.contains('.')));
+                let runs_by_itself =
+                    top || sending && (live.runs(call) || in_method(call.scope.as_deref()));
                 let severity = match (sending, runs_by_itself) {
                     (true, true) => Severity::Critical,
                     (true, false) | (false, true) => Severity::High,

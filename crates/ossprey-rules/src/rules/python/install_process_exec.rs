@@ -54,11 +54,7 @@ impl Rule for InstallProcessExec {
             // run only what setup.py's code calls.
             let imported = file.imported_by.is_some();
             let live = Liveness::of(file, source, input, &also);
-            let text = input
-                .files
-                .content(&file.path)
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
+            let text = input.text(&file.path).unwrap_or_default();
             for call in &source.calls {
                 if !is_process_exec(&call.callee) {
                     continue;

@@ -80,10 +80,9 @@ impl Rule for PthCode {
             if !file.path.to_ascii_lowercase().ends_with(".pth") {
                 continue;
             }
-            let Some(content) = input.files.content(&file.path) else {
+            let Some(text) = input.text(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
             for (n, line) in text.lines().enumerate() {
                 if !(line.starts_with("import ") || line.starts_with("import\t")) {
                     continue;

@@ -62,10 +62,9 @@ impl Rule for SandboxEvasion {
     }
     fn check(&self, input: &Input<'_>, out: &mut Vec<Finding>) {
         for (file, _) in python_sources(input) {
-            let Some(content) = input.files.content(&file.path) else {
+            let Some(text) = input.text(&file.path) else {
                 continue;
             };
-            let text = String::from_utf8_lossy(content);
             let lines: Vec<&str> = text.lines().collect();
             for (i, line) in lines.iter().enumerate() {
                 let trimmed = line.trim_start();

@@ -1,7 +1,9 @@
 use ossprey_model::{Category, Finding, Severity};
 use ossprey_static::facts::shell;
 
-use super::common::{Liveness, command_or_decoded, is_process_exec, program_name, python_sources};
+use super::common::{
+    Liveness, command_or_decoded, in_method, is_process_exec, program_name, python_sources,
+};
 use crate::{Input, Rule, finding, weigh};
 
 /// ## What it does
@@ -106,7 +108,7 @@ impl Rule for ShellCommandDownload {
                 let Some(why) = dropper_shape(&text) else {
                     continue;
                 };
-                let in_method = call.scope.as_deref().is_some_and(|s| s.contains('.'));
+                let in_method = in_method(call.scope.as_deref());
                 let top = live.runs(call) || in_method;
                 let severity = weigh(Severity::High, file.runs_at, top);
                 out.push(finding(
