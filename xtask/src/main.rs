@@ -8,11 +8,19 @@
 //! * `bench-sandbox [--count N] [--runs-true N] [--no-throughput]` — install phase of
 //!   generated sdists and npm packages sandboxed vs. chrooted, sandbox setup+teardown,
 //!   analyses per hour (root and the provisioned runtime needed).
+//! * `bench-queue [--jobs N] [--threads T] [--backend sqlite|postgres|both]` — job queue
+//!   throughput (enqueue, lease+complete) on SQLite and PostgreSQL, and the worker
+//!   machines the PyPI + npm release rate needs.
+//! * `analyze-popular [--list FILE] [--bin PATH] [--timeout SECS] [--out FILE]` — the
+//!   pinned popular packages of `xtask/eval/analyze-popular.txt` through `ossprey analyze`
+//!   end to end: each verdict and the findings behind every non-benign one.
 //! * `eval [--benign-only|--malicious-only] [--limit N] [--jobs N] [--guarddog] [--bin PATH]`
 //!   — detection quality (recall, false positives), speed and memory on the pinned
 //!   benign corpus and the malicious corpus; `eval make-lists` regenerates the lists.
 
+mod analyze_popular;
 mod bench_inventory;
+mod bench_queue;
 mod bench_sandbox;
 mod bench_scan;
 mod eval;
@@ -22,7 +30,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("analyze-popular") => analyze_popular::run(&args[1..]),
         Some("bench-inventory") => bench_inventory::run(&args[1..]),
+        Some("bench-queue") => bench_queue::run(&args[1..]),
         Some("bench-scan") => bench_scan::run(&args[1..]),
         Some("bench-sandbox") => bench_sandbox::run(&args[1..]),
         Some("eval") => eval::run(&args[1..]),

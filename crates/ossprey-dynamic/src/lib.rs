@@ -47,6 +47,7 @@ use ossprey_runtime::Runtime;
 use ossprey_runtime::drivers::{
     DriverOptions, InputSource, PackageInput, Phase, PhaseSpec, SandboxLayout, phase_spec,
 };
+pub use ossprey_sandbox::Backend;
 use ossprey_sandbox::{Bind, HostIdentity, Policy, RootFs, Sandbox, SandboxError};
 
 pub use convert::phase_report;
@@ -67,6 +68,8 @@ pub struct DynamicOptions {
     /// How long processes that outlived a phase's main process may go on (bounded by
     /// the phase's deadline): a daemon's delayed action is captured within it.
     pub linger: Duration,
+    /// Which sandbox runs the phases (`--sandbox native|gvisor`).
+    pub backend: Backend,
 }
 
 impl Default for DynamicOptions {
@@ -77,6 +80,7 @@ impl Default for DynamicOptions {
             keep_artifacts: None,
             scratch_size_bytes: 512 << 20,
             linger: Duration::from_secs(3),
+            backend: Backend::Native,
         }
     }
 }
@@ -184,6 +188,7 @@ pub fn analyze(
         };
         let hook = Arc::new(SinkholeHook::new());
         let run = Sandbox::new()
+            .with_backend(options.backend)
             .with_netns_hook(hook.clone())
             .run(&policy, &sandbox_phase)?;
         let network = hook.finish();

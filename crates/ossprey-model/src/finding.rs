@@ -14,6 +14,25 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The lowercase name, as serialised (`info` … `critical`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The judgement on a whole package.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -152,6 +171,11 @@ pub struct Finding {
     pub category: Category,
     pub message: String,
     pub evidence: Evidence,
+    /// What fusing static and dynamic evidence added: the static call site that made
+    /// a connection, or that the sandbox never saw a static suspicion happen. Absent
+    /// from reports written before fusion, hence the default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A finding that the user's allowlist silenced, with the allowlist entry's reason.
@@ -179,6 +203,21 @@ mod tests {
             serde_json::to_string(&Category::INSTALL_HOOK).unwrap(),
             "\"install-hook\""
         );
+    }
+
+    #[test]
+    fn findings_without_notes_parse_and_empty_notes_are_not_written() {
+        let old =
+            r#"{"rule":"R","severity":"low","category":"network","message":"m","evidence":{}}"#;
+        let f: Finding = serde_json::from_str(old).unwrap();
+        assert!(f.notes.is_empty());
+        assert_eq!(serde_json::to_string(&f).unwrap(), old);
+        let noted = Finding {
+            notes: vec!["seen".into()],
+            ..f
+        };
+        let json = serde_json::to_value(&noted).unwrap();
+        assert_eq!(json["notes"], serde_json::json!(["seen"]));
     }
 
     #[test]

@@ -152,6 +152,7 @@ pub fn finding(
             snippet: snippet.map(|s| ossprey_static::facts::snippet(s, 200)),
             event: None,
         },
+        notes: Vec::new(),
     }
 }
 

@@ -1,20 +1,30 @@
-//! Detection: rules over static and metadata facts, and the scoring model that
-//! turns their findings into a 0–10 score and a verdict.
+//! Detection: rules over static and metadata facts and over the sandbox's events
+//! (behaviour rules), fusion of both, and the scoring model that turns their
+//! findings into a 0–10 score and a verdict.
 //!
 //! Each rule lives in its own file under `rules/<category>/`, carries a doc
 //! comment in the *What it does / Why is this bad? / Example* template, a stable
 //! id, and two fixtures under `fixtures/<ID>/` — one with the malicious shape,
 //! one benign look-alike — that `tests/fixtures.rs` runs and snapshots.
 //!
+//! Behaviour rules (`rules::behaviour`, ids `DYN-…`) judge what the package did in the
+//! sandbox; [`fusion::fuse`] runs them and combines their findings with the static
+//! ones into one evaluation.
+//!
 //! Rules read facts; they never read the filesystem, the network, or run code.
 
+pub mod fusion;
 mod input;
 pub mod rules;
 mod scoring;
 mod suppress;
 
+pub use fusion::{Fused, FusionInput, fuse};
 pub use input::{Input, finding, runs_unprompted, weigh};
-pub use scoring::{Evaluation, SCORE_MALICIOUS, SCORE_SUSPICIOUS, evaluate_findings};
+pub use rules::behaviour::{BehaviourInput, BehaviourRule};
+pub use scoring::{
+    Evaluation, SCORE_MALICIOUS, SCORE_PROOF_RULES, SCORE_SUSPICIOUS, evaluate_findings,
+};
 pub use suppress::{SuppressionError, Suppressions};
 
 use ossprey_model::{Category, Ecosystem, Finding, ManifestFacts, PackageRef, SuppressedFinding};

@@ -13,10 +13,25 @@
 //!      network, download, obfuscation, exfiltration or credential finding: +2
 //!    * obfuscation + execution (medium or worse each): +2
 //! 3. The score is the sum, capped at 10, rounded to one decimal.
-//! 4. `malicious` from [`SCORE_MALICIOUS`] up, `suspicious` from [`SCORE_SUSPICIOUS`], else `benign`.
+//! 4. Proof: a finding of a rule in [`SCORE_PROOF_RULES`] (a planted honeytoken seen
+//!    leaving the sandbox) sets the score to 10, whatever else is known.
+//! 5. `malicious` from [`SCORE_MALICIOUS`] up, `suspicious` from [`SCORE_SUSPICIOUS`], else `benign`.
 //!
 //! So one critical finding is enough for `malicious`, one high finding makes a
 //! package `suspicious`, and two mediums do not — unless they chain.
+//!
+//! # Behaviour findings (`analyze`)
+//!
+//! Findings of the behaviour rules (`DYN-…`, over the sandbox's events) are scored
+//! with static and metadata findings by this same model ([`crate::fusion::fuse`]):
+//! their categories join the chains above, so a planted credential read
+//! (`credential-access`, high) in a run that also reached the network (`network`,
+//! high) chains to `malicious`, as does an install hook whose network capability the
+//! sandbox saw used. What the sandbox saw is weighed by context in the rules
+//! themselves: network at install or import is high, a release-download host medium;
+//! a compiler's shells or a thank-you `echo` in the hook itself are not findings at
+//! all. A static suspicion the sandbox did not see happen keeps its weight and gets a
+//! note (see `fusion`).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +40,10 @@ use serde::Serialize;
 
 pub const SCORE_MALICIOUS: f64 = 7.0;
 pub const SCORE_SUSPICIOUS: f64 = 3.0;
+
+/// Rules whose findings are proof rather than suspicion: any one of them makes the
+/// score 10 (`malicious`).
+pub const SCORE_PROOF_RULES: &[&str] = &["DYN-HONEYTOKEN-EGRESS"];
 
 /// Findings with their score and verdict.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -115,6 +134,12 @@ pub fn evaluate_findings(mut findings: Vec<Finding>) -> Evaluation {
     if has(&[Category::OBFUSCATION]) && has(&[Category::EXECUTION]) {
         score += 2.0;
     }
+    if findings
+        .iter()
+        .any(|f| SCORE_PROOF_RULES.contains(&f.rule.as_str()))
+    {
+        score = 10.0;
+    }
     // `+ 0.0` turns the -0.0 that an empty float sum gives into 0.0.
     let score = (score.clamp(0.0, 10.0) * 10.0).round() / 10.0 + 0.0;
     let verdict = if score >= SCORE_MALICIOUS {
@@ -143,6 +168,7 @@ mod tests {
             category,
             message: String::new(),
             evidence: Evidence::default(),
+            notes: Vec::new(),
         }
     }
 
@@ -214,6 +240,18 @@ mod tests {
         // 0.5 + 3 + 1.25, obfuscation+execution +2, typosquat+high obfuscation +2
         assert_eq!(e.score, 8.8);
         assert_eq!(e.verdict, Verdict::Malicious);
+    }
+
+    #[test]
+    fn proof_of_exfiltration_outweighs_everything() {
+        let e = evaluate_findings(vec![f(
+            "DYN-HONEYTOKEN-EGRESS",
+            Severity::Low,
+            Category::EXFILTRATION,
+        )]);
+        assert_eq!((e.score, e.verdict), (10.0, Verdict::Malicious));
+        let e = evaluate_findings(vec![f("OTHER", Severity::Low, Category::EXFILTRATION)]);
+        assert_eq!(e.verdict, Verdict::Benign);
     }
 
     #[test]

@@ -241,6 +241,7 @@ mod tests {
                 snippet: None,
                 event: None,
             },
+            notes: Vec::new(),
         }
     }
 

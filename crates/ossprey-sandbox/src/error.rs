@@ -21,6 +21,10 @@ pub enum SandboxError {
     /// Building the seccomp filter failed.
     #[error("seccomp filter: {0}")]
     Seccomp(String),
+    /// The chosen backend cannot run here (gVisor: runsc missing, not root, its
+    /// network could not be built).
+    #[error("sandbox backend: {0}")]
+    Backend(String),
     /// Reading the sandbox's pipes failed.
     #[error("sandbox i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -34,6 +38,7 @@ impl SandboxError {
             SandboxError::Sys { .. } => "sandbox-sys",
             SandboxError::Seccomp(_) => "sandbox-seccomp",
             SandboxError::Io(_) => "sandbox-io",
+            SandboxError::Backend(_) => "sandbox-backend",
         }
     }
 }

@@ -38,6 +38,7 @@ mod child;
 mod decode;
 mod error;
 mod event;
+pub mod gvisor;
 mod netns;
 mod plan;
 mod policy;
@@ -77,10 +78,47 @@ const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 /// files must not exhaust the analyser's memory.
 const MAX_EVENTS: usize = 200_000;
 
+/// Which isolation runs the phases: the same policy, phases and events either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Namespaces, seccomp, landlock and the ptrace tracer on the host kernel.
+    #[default]
+    Native,
+    /// gVisor's `runsc` (a user-space kernel in between), recorded from its syscall log.
+    Gvisor,
+}
+
+impl Backend {
+    /// Both backends, native first.
+    pub const ALL: [Backend; 2] = [Backend::Native, Backend::Gvisor];
+
+    /// `native` or `gvisor`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Native => "native",
+            Backend::Gvisor => "gvisor",
+        }
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "native" => Ok(Backend::Native),
+            "gvisor" => Ok(Backend::Gvisor),
+            other => Err(format!(
+                "unknown sandbox backend {other:?} (native or gvisor)"
+            )),
+        }
+    }
+}
+
 /// Runs phases in fresh sandboxes.
 #[derive(Debug, Clone, Default)]
 pub struct Sandbox {
     hook: Option<Arc<dyn NetnsHook>>,
+    backend: Backend,
 }
 
 impl Sandbox {
@@ -96,6 +134,17 @@ impl Sandbox {
         self
     }
 
+    /// Run phases with `backend` instead of the native one.
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// The backend phases run with.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// Run `phase` in a fresh sandbox built from `policy`, until its main process ends
     /// (plus `phase.linger`) or its deadline, whichever comes first; then kill everything
     /// left.
@@ -107,6 +156,9 @@ impl Sandbox {
         if phase.argv.is_empty() {
             return Err(SandboxError::Policy("empty command".into()));
         }
+        if self.backend == Backend::Gvisor {
+            return gvisor::run(self.hook.as_deref(), policy, phase);
+        }
         let cstr = |s: &str| {
             CString::new(s).map_err(|_| SandboxError::Policy(format!("NUL byte in {s:?}")))
         };
@@ -115,19 +167,7 @@ impl Sandbox {
             .iter()
             .map(|a| cstr(a))
             .collect::<Result<Vec<_>, _>>()?;
-        // The identity's variables, unless the phase sets its own.
-        let mut env_pairs = phase.env.clone();
-        let id = &policy.identity;
-        for (name, value) in [
-            ("HOME", id.home.display().to_string()),
-            ("USER", id.user.clone()),
-            ("LOGNAME", id.user.clone()),
-            ("HOSTNAME", id.hostname.clone()),
-        ] {
-            if !env_pairs.iter().any(|(k, _)| k == name) {
-                env_pairs.push((name.to_owned(), value));
-            }
-        }
+        let env_pairs = phase_env(policy, phase);
         let env = env_pairs
             .iter()
             .map(|(k, v)| cstr(&format!("{k}={v}")))
@@ -252,6 +292,23 @@ impl Sandbox {
         drop(cgroups);
         Ok(collector.finish(outcome, start.elapsed(), isolation))
     }
+}
+
+/// The phase's environment plus the identity's variables, unless the phase sets its own.
+pub(crate) fn phase_env(policy: &Policy, phase: &Phase) -> Vec<(String, String)> {
+    let mut env_pairs = phase.env.clone();
+    let id = &policy.identity;
+    for (name, value) in [
+        ("HOME", id.home.display().to_string()),
+        ("USER", id.user.clone()),
+        ("LOGNAME", id.user.clone()),
+        ("HOSTNAME", id.hostname.clone()),
+    ] {
+        if !env_pairs.iter().any(|(k, _)| k == name) {
+            env_pairs.push((name.to_owned(), value));
+        }
+    }
+    env_pairs
 }
 
 /// The supervisor's ends of the pipes.

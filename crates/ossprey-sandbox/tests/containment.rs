@@ -11,7 +11,7 @@ use ossprey_sandbox::{EventKind, PhaseStatus, TmpfsMount};
 /// How much later than its deadline a phase may end (teardown, reading the rest).
 const SLACK_MS: u64 = 5_000;
 
-#[test]
+on_both_backends! {
 fn fork_bomb_is_contained_by_the_process_limit() {
     require_sandbox!();
     let mut policy = common::policy();
@@ -52,8 +52,9 @@ fn fork_bomb_is_contained_by_the_process_limit() {
             .success()
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn memory_hog_is_stopped_by_the_address_space_limit() {
     require_sandbox!();
     let mut policy = common::policy();
@@ -66,8 +67,9 @@ fn memory_hog_is_stopped_by_the_address_space_limit() {
     assert_ne!(r.exit.unwrap().code, Some(0));
     assert!(r.stderr.text.contains("Out of memory"), "{}", r.stderr.text);
 }
+}
 
-#[test]
+on_both_backends! {
 fn memory_hog_is_killed_by_the_memory_cgroup() {
     require_sandbox!();
     let mut policy = common::policy();
@@ -89,8 +91,9 @@ fn memory_hog_is_killed_by_the_memory_cgroup() {
     assert_eq!(perl.exit.unwrap().signal, Some(9), "{r:#?}");
     assert!(r.isolation.peak_memory_bytes.unwrap() <= 64 << 20);
 }
+}
 
-#[test]
+on_both_backends! {
 fn disk_fill_hits_the_tmpfs_size() {
     require_sandbox!();
     let mut policy = common::policy();
@@ -109,8 +112,9 @@ fn disk_fill_hits_the_tmpfs_size() {
     assert!(r.stderr.text.contains("No space left"), "{}", r.stderr.text);
     assert!(r.stdout.text.contains("rc=1"), "{}", r.stdout.text);
 }
+}
 
-#[test]
+on_both_backends! {
 fn big_file_hits_the_file_size_limit() {
     require_sandbox!();
     let mut policy = common::policy();
@@ -126,12 +130,13 @@ fn big_file_hits_the_file_size_limit() {
         .expect("dd ran");
     assert_eq!(dd.exit.unwrap().signal, Some(libc_sigxfsz()), "{r:#?}");
 }
+}
 
 fn libc_sigxfsz() -> i32 {
     25
 }
 
-#[test]
+on_both_backends! {
 fn endless_output_is_truncated_and_the_deadline_ends_it() {
     require_sandbox!();
     let policy = common::policy();
@@ -142,8 +147,9 @@ fn endless_output_is_truncated_and_the_deadline_ends_it() {
     assert!(r.stdout.total_bytes > 64 * 1024);
     assert!(r.duration_ms < 2_000 + SLACK_MS, "{}", r.duration_ms);
 }
+}
 
-#[test]
+on_both_backends! {
 fn sleeper_hits_the_deadline() {
     require_sandbox!();
     let r = common::run(&common::policy(), &common::sh("sleep 100", 1));
@@ -154,7 +160,10 @@ fn sleeper_hits_the_deadline() {
     let sleep = r.processes.iter().find(|p| p.argv[0] == "sleep").unwrap();
     assert!(sleep.killed_at_end);
 }
+}
 
+// Native only: runsc ends every process when the main one exits, so there is no
+// linger to observe on gVisor (a known gap, see docs/sandbox-gvisor.md).
 #[test]
 fn daemon_dies_at_phase_end_and_is_reported() {
     require_sandbox!();
@@ -190,7 +199,7 @@ fn host_has_process(argv: &[&str]) -> bool {
         .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == want))
 }
 
-#[test]
+on_both_backends! {
 fn root_filesystem_is_read_only_and_scratch_is_writable() {
     require_sandbox!();
     let r = common::run(
@@ -214,8 +223,9 @@ fn root_filesystem_is_read_only_and_scratch_is_writable() {
         "{out}"
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn host_files_and_processes_are_invisible() {
     require_sandbox!();
     let secret_dir = tempfile::tempdir().unwrap();
@@ -234,8 +244,11 @@ fn host_files_and_processes_are_invisible() {
     let procs: usize = lines.last().unwrap().trim().parse().unwrap();
     assert!(procs <= 5, "{procs} processes visible");
 }
+}
 
 #[cfg(target_arch = "x86_64")]
+// Native only: this checks the seccomp filter's EPERM. Under gVisor these calls are
+// implemented by the sentry against its own emulated kernel, never the host's.
 #[test]
 fn dangerous_syscalls_fail_with_eperm() {
     require_sandbox!();
@@ -261,7 +274,7 @@ fn dangerous_syscalls_fail_with_eperm() {
     }
 }
 
-#[test]
+on_both_backends! {
 fn raw_sockets_are_refused() {
     require_sandbox!();
     let r = common::run(
@@ -280,8 +293,9 @@ fn raw_sockets_are_refused() {
         r.stdout.text
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn host_processes_cannot_be_signalled_or_traced_and_host_paths_are_not_written() {
     require_sandbox!();
     // A host process the sandbox must not reach, and a host file at a path the
@@ -309,8 +323,12 @@ fn host_processes_cannot_be_signalled_or_traced_and_host_paths_are_not_written()
     // The pid does not exist in the sandbox's pid namespace (or names one of its own
     // few processes, never the host's sleeper): both kills fail or miss.
     assert!(!out.contains("kill9=0") || pid < 10, "{out}");
-    // PTRACE_ATTACH is denied by seccomp (EPERM = 1) whatever the pid.
-    assert!(out.contains("attach=-1 1\n"), "{out}");
+    match common::backend() {
+        // PTRACE_ATTACH is denied by seccomp (EPERM = 1) whatever the pid.
+        ossprey_sandbox::Backend::Native => assert!(out.contains("attach=-1 1\n"), "{out}"),
+        // gVisor's ptrace only knows the sentry's own tasks: no such process (ESRCH).
+        ossprey_sandbox::Backend::Gvisor => assert!(out.contains("attach=-1 3\n"), "{out}"),
+    }
     // /etc is read-only.
     assert!(!out.contains("etc=0"), "{out}");
     // The host process is alive and the host file unchanged.
@@ -321,4 +339,5 @@ fn host_processes_cannot_be_signalled_or_traced_and_host_paths_are_not_written()
     assert_eq!(std::fs::read_to_string(&host_file).unwrap(), "untouched");
     let _ = victim.kill();
     let _ = victim.wait();
+}
 }

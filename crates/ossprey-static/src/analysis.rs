@@ -9,7 +9,7 @@
 //!
 //! Nothing here executes package code.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use ossprey_model::{Ecosystem, FileKind, HookTrigger, ManifestFacts};
 use serde::Serialize;
@@ -72,49 +72,118 @@ impl StaticFacts {
 
 /// Parses and scans every readable text file of `files` and marks install- and
 /// import-time files.
+///
+/// Packages over the parse budget are tiered (see [`crate::tier`]): a large
+/// runtime-only file whose text shows no signal is scanned but not parsed.
+/// Whether a file runs at install or import time is known only once the files
+/// importing it are parsed, so marking and parsing alternate until no
+/// unparsed file is found to run unprompted.
 pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
+    let source_bytes: u64 = files
+        .kept()
+        .filter(|(e, _)| is_text_kind(e.kind) && language_of(e.kind).is_some())
+        .map(|(e, _)| e.size)
+        .sum();
+    let tiered = source_bytes > crate::tier::PARSE_ALL_BYTES;
+    let mut budget = FactBudget::default();
     let mut out = Vec::new();
-    let (mut retained_calls, mut retained_strings) = (0usize, 0usize);
-    for (entry, data, text) in files.kept_text() {
+    // (index into `out`, entry index) of files the tier left unparsed.
+    let mut deferred: Vec<(usize, usize)> = Vec::new();
+    // Contents already parsed, by sha256: bundles ship the same large file
+    // under several paths (`dist/esm`, `dist/cjs`, `dist/collection`).
+    let mut parsed_contents: HashSet<&str> = HashSet::new();
+    for (index, entry, data, text) in files.kept_text_indexed() {
         if !is_text_kind(entry.kind) {
             continue;
         }
         let language = language_of(entry.kind);
+        let text_facts = crate::facts::text::scan(&text);
         let source = match language {
-            Some(_) if data.len() > MAX_PARSE_BYTES => None,
-            Some(Language::Python) => Some(crate::facts::python::extract(&entry.path, &text)),
-            Some(Language::Javascript | Language::Typescript) => {
-                Some(crate::facts::js::extract(&entry.path, &text))
+            Some(lang) if data.len() <= MAX_PARSE_BYTES => {
+                let wanted = !tiered
+                    || crate::tier::wants_parse(lang, &text, &text_facts)
+                        && (data.len() <= crate::tier::SMALL_FILE_BYTES
+                            || parsed_contents.insert(entry.sha256.as_str()));
+                if wanted {
+                    Some(budget.parse(lang, &entry.path, &text))
+                } else {
+                    deferred.push((out.len(), index));
+                    None
+                }
             }
-            None => None,
-        }
-        .map(|mut facts| {
-            if facts.calls.len() > BULK_CALLS
-                || facts.strings.len() > BULK_STRINGS
-                || retained_calls > PACKAGE_CALLS
-                || retained_strings > PACKAGE_STRINGS
-            {
-                keep_notable(&mut facts);
-            }
-            facts.shrink_to_fit();
-            retained_calls += facts.calls.len();
-            retained_strings += facts.strings.len();
-            facts
-        });
+            _ => None,
+        };
         out.push(FileAnalysis {
             path: entry.path.clone(),
             kind: entry.kind,
             language,
             source,
-            text: crate::facts::text::scan(&text),
+            text: text_facts,
             runs_at: RunsAt::Runtime,
             runs_at_reason: None,
             imported_by: None,
         });
     }
     let mut facts = StaticFacts { files: out };
-    mark_run_contexts(&mut facts, files, manifest);
+    loop {
+        mark_run_contexts(&mut facts, files, manifest);
+        let (due, rest): (Vec<_>, Vec<_>) = deferred.into_iter().partition(|&(i, _)| {
+            facts
+                .files
+                .get(i)
+                .is_some_and(|f| f.runs_at != RunsAt::Runtime)
+        });
+        deferred = rest;
+        if due.is_empty() {
+            break;
+        }
+        for (i, index) in due {
+            let Some(text) = files.text_at(index) else {
+                continue;
+            };
+            if let Some(f) = facts.files.get_mut(i)
+                && let Some(lang) = f.language
+            {
+                f.source = Some(budget.parse(lang, &f.path, &text));
+            }
+        }
+        // Newly parsed files may import more files: mark again from scratch.
+        for f in &mut facts.files {
+            f.runs_at = RunsAt::Runtime;
+            f.runs_at_reason = None;
+            f.imported_by = None;
+        }
+    }
     facts
+}
+
+/// Call and string facts retained so far in one package, see [`PACKAGE_CALLS`].
+#[derive(Default)]
+struct FactBudget {
+    calls: usize,
+    strings: usize,
+}
+
+impl FactBudget {
+    /// Parses one file and cuts its facts to what rules read when the file
+    /// or the package is bulky.
+    fn parse(&mut self, language: Language, path: &str, text: &str) -> SourceFacts {
+        let mut facts = match language {
+            Language::Python => crate::facts::python::extract(path, text),
+            Language::Javascript | Language::Typescript => crate::facts::js::extract(path, text),
+        };
+        if facts.calls.len() > BULK_CALLS
+            || facts.strings.len() > BULK_STRINGS
+            || self.calls > PACKAGE_CALLS
+            || self.strings > PACKAGE_STRINGS
+        {
+            keep_notable(&mut facts);
+        }
+        facts.shrink_to_fit();
+        self.calls += facts.calls.len();
+        self.strings += facts.strings.len();
+        facts
+    }
 }
 
 /// A file with more calls than this is a bundle or generated code (a 4 MB
@@ -242,6 +311,14 @@ const NOTABLE_ROOTS: &[&str] = &[
     "distutils",
     "pip",
 ];
+/// In a bulk file, a call kept for its notable root has at most this many
+/// dotted parts. Minified bundles alias one short name to many objects, and
+/// alias resolution then yields callees such as
+/// `process.env.X.next.next.comments.name.length.Y` by the ten thousand (a
+/// third of a large npm package's facts); real API paths under a notable root
+/// (`fs.promises.readFile`, `process.mainModule.constructor._load`) are far
+/// shorter. Calls ending in a notable method are kept at any length.
+const BULK_MAX_ROOTED_PARTS: usize = 6;
 /// Methods on receivers of unknown origin (`?.write`) that rules read.
 const NOTABLE_METHODS: &[&str] = &[
     "exec",
@@ -312,11 +389,28 @@ fn keep_notable(facts: &mut SourceFacts) {
         }
         let root = callee.split('.').next().unwrap_or(callee);
         !callee.contains('.') && call.scope.is_none()
-            || NOTABLE_ROOTS.contains(&root)
+            || NOTABLE_ROOTS.contains(&root) && callee.split('.').count() <= BULK_MAX_ROOTED_PARTS
             || callee
                 .rsplit('.')
                 .next()
                 .is_some_and(|last| NOTABLE_METHODS.contains(&last))
+    });
+    // A bundle reads `process.env.NODE_ENV` thousands of times, each a
+    // synthetic call with its snippet. Rules read which variables are read, whether at top level, and
+    // the first such read: keep the first read of each name at each of the
+    // two levels. Reads of the whole object (`Other`) are all kept, rules
+    // look at each one's line.
+    let mut env_seen: HashSet<(String, bool)> = HashSet::new();
+    facts.calls.retain(|call| {
+        if call.callee != crate::facts::js::PROCESS_ENV {
+            return true;
+        }
+        match call.args.first() {
+            Some(crate::facts::Arg::Str(name)) => {
+                env_seen.insert((name.clone(), call.scope.is_none()))
+            }
+            _ => true,
+        }
     });
     facts.strings.retain(|s| s.len >= BULK_MIN_STRING_CHARS);
     // Generated files hold thousands of long data literals (SVG paths,
@@ -452,7 +546,15 @@ fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &M
         Some(Ecosystem::Crates) | None => {}
     }
 
-    // Follow local imports from install- and import-time files.
+    // Follow local imports from install- and import-time files. Looked up by
+    // path: a large package has thousands of files and hundreds of marks.
+    // Reversed so that, as `find` did, the first file of a duplicated path wins.
+    let by_path: BTreeMap<&str, &FileAnalysis> = facts
+        .files
+        .iter()
+        .rev()
+        .map(|f| (f.path.as_str(), f))
+        .collect();
     let mut frontier: Vec<(String, usize)> = marks.keys().map(|p| (p.clone(), 0)).collect();
     while let Some((path, depth)) = frontier.pop() {
         if depth >= MAX_FOLLOW_DEPTH {
@@ -461,7 +563,7 @@ fn mark_run_contexts(facts: &mut StaticFacts, files: &PackageFiles, manifest: &M
         let Some(at) = marks.get(&path).map(|m| m.0) else {
             continue;
         };
-        let Some(file) = facts.files.iter().find(|f| f.path == path) else {
+        let Some(&file) = by_path.get(path.as_str()) else {
             continue;
         };
         let Some(source) = &file.source else { continue };
@@ -639,5 +741,148 @@ fn local_module_paths(
             out
         }
         None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod perf_probe_tmp {
+    use std::collections::BTreeMap;
+    #[test]
+    #[ignore]
+    fn probe() {
+        let path = std::env::var("PROBE").unwrap();
+        let files = crate::PackageFiles::collect_path(
+            std::path::Path::new(&path),
+            &crate::Limits::default(),
+        )
+        .unwrap();
+        let manifest = crate::manifest::extract(&files, crate::detect_ecosystem(&files, None));
+        let facts = super::analyze(&files, &manifest);
+        let size = |f: &super::SourceFacts| {
+            let c: usize = f
+                .calls
+                .iter()
+                .map(|c| {
+                    100 + c.callee.len()
+                        + c.snippet.len()
+                        + c.scope.as_ref().map_or(0, |s| s.len())
+                        + c.args.len() * 48
+                })
+                .sum();
+            let s: usize = f.strings.iter().map(|s| 64 + s.value.len()).sum();
+            (f.calls.len(), c, f.strings.len(), s)
+        };
+        let mut tot = (0, 0, 0, 0);
+        let mut per: Vec<(usize, String, bool)> = Vec::new();
+        let mut parsed = 0;
+        let mut unparsed = 0;
+        for f in &facts.files {
+            if let Some(s) = &f.source {
+                parsed += 1;
+                let z = size(s);
+                tot.0 += z.0;
+                tot.1 += z.1;
+                tot.2 += z.2;
+                tot.3 += z.3;
+                per.push((
+                    z.1 + z.3,
+                    f.path.clone(),
+                    f.runs_at != super::RunsAt::Runtime,
+                ));
+            } else if f.language.is_some() {
+                unparsed += 1;
+            }
+        }
+        per.sort();
+        let tj: usize = facts
+            .files
+            .iter()
+            .map(|f| serde_json::to_string(&f.text).unwrap().len())
+            .sum();
+        let sj: usize = facts
+            .files
+            .iter()
+            .filter_map(|f| f.source.as_ref())
+            .map(|s| serde_json::to_string(s).unwrap().len())
+            .sum();
+        let snip: usize = facts
+            .files
+            .iter()
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.calls.iter())
+            .map(|c| c.snippet.len())
+            .sum();
+        let callee: usize = facts
+            .files
+            .iter()
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.calls.iter())
+            .map(|c| c.callee.len())
+            .sum();
+        let strs: usize = facts
+            .files
+            .iter()
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.strings.iter())
+            .map(|c| c.value.len())
+            .sum();
+        let mut roots: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for c in facts
+            .files
+            .iter()
+            .filter_map(|f| f.source.as_ref())
+            .flat_map(|s| s.calls.iter())
+        {
+            let k = if c.callee.starts_with("?.") {
+                c.callee.clone()
+            } else if !c.callee.contains('.') && c.scope.is_none() {
+                "<bare-top>".into()
+            } else {
+                c.callee.split('.').next().unwrap().to_owned()
+            };
+            let e = roots.entry(k).or_default();
+            e.0 += 1;
+            e.1 += 150
+                + c.callee.len()
+                + c.snippet.len()
+                + serde_json::to_string(&c.args).unwrap().len();
+        }
+        let mut rv: Vec<_> = roots.into_iter().collect();
+        rv.sort_by_key(|x| std::cmp::Reverse(x.1.1));
+        eprintln!("roots {:?}", &rv[..15]);
+        let mut pc: BTreeMap<String, usize> = BTreeMap::new();
+        for (f, c) in facts
+            .files
+            .iter()
+            .filter_map(|f| f.source.as_ref().map(|s| (f, s)))
+            .flat_map(|(f, s)| s.calls.iter().map(move |c| (f, c)))
+        {
+            if c.callee.starts_with("process") {
+                *pc.entry(format!(
+                    "{} {:?} {} {}",
+                    c.callee,
+                    c.args
+                        .first()
+                        .map(|a| format!("{a:?}").chars().take(40).collect::<String>()),
+                    f.path.rsplit('/').next().unwrap(),
+                    s_len(f)
+                ))
+                .or_default() += 1;
+            }
+        }
+        fn s_len(f: &super::FileAnalysis) -> usize {
+            f.source.as_ref().map_or(0, |s| s.calls.len())
+        }
+        let mut pv: Vec<_> = pc.into_iter().collect();
+        pv.sort_by_key(|x| std::cmp::Reverse(x.1));
+        eprintln!("pc {:?}", &pv[..8]);
+        eprintln!("json text {tj} source {sj} snippets {snip} callees {callee} strings {strs}");
+        eprintln!(
+            "parsed {parsed} unparsed {unparsed} tot {tot:?} text {}",
+            files.kept().map(|(_, d)| d.len()).sum::<usize>()
+        );
+        for p in per.iter().rev().take(10) {
+            eprintln!("{p:?}");
+        }
     }
 }

@@ -135,6 +135,27 @@ impl PackageFiles {
             .filter_map(|(e, c)| c.as_ref().map(|c| (e, c.bytes(), c.text())))
     }
 
+    /// [`Self::kept_text`] with each entry's index in [`Self::entries`], for
+    /// callers that come back to a file later ([`Self::text_at`]) and must
+    /// get the same entry even when its path is duplicated.
+    pub(crate) fn kept_text_indexed(
+        &self,
+    ) -> impl Iterator<Item = (usize, &FileEntry, &[u8], Cow<'_, str>)> {
+        self.entries
+            .iter()
+            .zip(&self.contents)
+            .enumerate()
+            .filter_map(|(i, (e, c))| c.as_ref().map(|c| (i, e, c.bytes(), c.text())))
+    }
+
+    /// The kept text of `entries()[index]`, see [`Self::text`].
+    pub(crate) fn text_at(&self, index: usize) -> Option<Cow<'_, str>> {
+        self.contents
+            .get(index)
+            .and_then(Option::as_ref)
+            .map(Kept::text)
+    }
+
     /// What the archive reader handled safely but found odd.
     pub fn notes(&self) -> &[ArchiveNote] {
         &self.notes

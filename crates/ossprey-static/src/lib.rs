@@ -18,6 +18,7 @@ mod files;
 pub mod manifest;
 mod measure;
 pub mod metadata;
+pub mod tier;
 
 pub use classify::classify;
 pub use ecosystem::detect_ecosystem;

@@ -6,5 +6,6 @@
 
 pub mod archives;
 mod fake_http;
+pub mod postgres;
 
 pub use fake_http::{FakeServer, Reply, SeenRequest, dead_base};

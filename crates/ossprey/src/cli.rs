@@ -27,6 +27,29 @@ pub enum Command {
     /// Scan, then run the package's install, import and execute phases in the sandbox
     /// (sealed network, every process traced) and add what it did to the report.
     Analyze(Box<AnalyzeArgs>),
+    /// Compare two targets (e.g. two versions of a package): what changed that matters
+    /// for security.
+    ///
+    /// Lists added and removed install hooks, network destinations, commands,
+    /// obfuscated files, findings, dependencies and the verdict change. Exits 1 when
+    /// something security-relevant was added (see below), 0 when not, 2 when a target
+    /// could not be analysed.
+    #[command(after_long_help = crate::diff::RELEVANCE_HELP)]
+    Diff(Box<DiffArgs>),
+    /// Search the analyses in the store (filters combine with AND), or run one
+    /// read-only SQL statement on it with `--sql`.
+    Query(Box<QueryArgs>),
+    /// Export stored analyses: `jsonl` (dynamic results with the OpenSSF
+    /// package-analysis field names), `osv` (MAL- reports for malicious verdicts) or
+    /// `sarif` (findings for code scanning).
+    Export(Box<ExportArgs>),
+    /// Drain the store's job queue: lease jobs, run them (`scan`, `analyze`), store
+    /// the reports. SIGTERM/SIGINT finish or release the jobs in flight, then exit 0.
+    Worker(Box<crate::worker::WorkerArgs>),
+    /// Poll the registries' new-release feeds (PyPI, npm, crates.io, RubyGems) and
+    /// queue every new version once; gaps where a feed may have dropped releases are
+    /// logged and stored. SIGTERM/SIGINT stop after the poll in progress.
+    Watch(Box<crate::watch::WatchArgs>),
     /// List the detection rules: id, category and what each detects.
     Rules(RulesArgs),
     /// The sandbox itself.
@@ -102,6 +125,23 @@ pub struct ScanArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `scan`/`analyze`: save each report to the store.
+#[derive(Debug, Default, Args)]
+pub struct StoreArgs {
+    /// Save every report to the store (`--db`, else $OSSPREY_DB, else ossprey.db in
+    /// the user's data dir). A report that cannot be saved is an error (exit 2).
+    #[arg(long)]
+    pub store: bool,
+
+    /// Database URL to save to (`sqlite://PATH` or `postgres://USER:PASS@HOST/DB`);
+    /// implies `--store`.
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +151,50 @@ pub struct AnalyzeArgs {
 
     #[command(flatten)]
     pub dynamic: DynamicArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old side: a registry spec, archive file or directory.
+    #[arg(value_name = "A")]
+    pub a: String,
+
+    /// The new side: a registry spec, archive file or directory.
+    #[arg(value_name = "B")]
+    pub b: String,
+
+    /// Output format (`json`: one object, shape documented in docs/diff.md).
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+
+    /// Also run both targets in the sandbox (as `ossprey analyze` does) and compare DNS
+    /// names, connections, executed commands and file writes.
+    #[arg(long)]
+    pub analyze: bool,
+
+    /// No progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
+    /// Allowlist file (`[[allow]]` entries with a reason) [default: ./ossprey.toml when present].
+    #[arg(long, env = "OSSPREY_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    /// Sandbox settings, used with `--analyze`.
+    #[command(flatten)]
+    pub dynamic: DynamicArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +225,19 @@ pub struct DynamicArgs {
     /// Phases to run, comma-separated, in this order.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [PhaseArg::Install, PhaseArg::Import, PhaseArg::Execute])]
     pub phases: Vec<PhaseArg>,
+
+    /// Which sandbox detonates the package: `native` (namespaces, seccomp, landlock on
+    /// the host kernel) or `gvisor` (runsc's user-space kernel in between; needs root
+    /// and Debian's `runsc`). Same events and verdicts either way.
+    #[arg(long, value_enum, default_value_t = SandboxBackendArg::Native)]
+    pub sandbox: SandboxBackendArg,
+}
+
+/// A sandbox backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SandboxBackendArg {
+    Native,
+    Gvisor,
 }
 
 /// A phase of dynamic analysis.
@@ -197,6 +294,111 @@ pub struct LimitArgs {
     /// Most entries in one package (nested archives included).
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub max_entries: u64,
+}
+
+/// The database `query` and `export` read.
+#[derive(Debug, Args)]
+pub struct DbArgs {
+    /// Database URL: `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`
+    /// [default: $OSSPREY_DB, else ossprey.db in the user's data dir].
+    #[arg(long, value_name = "URL")]
+    pub db: Option<String>,
+}
+
+/// Which stored analyses: every filter given must match.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Analyses with this verdict.
+    #[arg(long, value_name = "VERDICT", value_parser = parse_verdict)]
+    pub verdict: Option<Verdict>,
+    /// Analyses with a finding of this rule id (e.g. EXEC-DECODED-PAYLOAD).
+    #[arg(long, value_name = "ID")]
+    pub rule: Option<String>,
+    /// Analyses with a finding in this category (e.g. exfiltration).
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// Analyses that reached for this domain or a subdomain of it (URLs in code,
+    /// DNS queries, connections).
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Analyses that reached for this IP address.
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<String>,
+    /// `ECOSYSTEM:NAME[@VERSION]` (e.g. `pypi:requests@2.32.3`) or a bare name.
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<String>,
+    /// Analyses of the artifact with this sha256.
+    #[arg(long, value_name = "HEX")]
+    pub sha256: Option<String>,
+    /// Stored at or after T: RFC 3339 (`2026-11-25T18:00:00Z`), a date
+    /// (`2026-11-25`, UTC midnight) or an age (`30m`, `24h`, `7d`).
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Stored at or before T (same forms as --since).
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// At most N analyses, newest first.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Run this one read-only SQL statement instead (SELECT/WITH; any write is
+    /// refused by the database) and print its rows.
+    #[arg(long, value_name = "SQL", conflicts_with_all = [
+        "verdict", "rule", "category", "domain", "ip", "package", "sha256", "since", "until", "limit",
+    ])]
+    pub sql: Option<String>,
+
+    /// `text`: one line per analysis; `json`: one array; `jsonl`: one object per line
+    /// (`{id, kind, created_at, report}`, or the SQL rows).
+    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+    pub format: QueryFormat,
+
+    // Last: its help heading applies to everything after it.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Text,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// `jsonl`: dynamic results, one line per analysis, OpenSSF package-analysis
+    /// field names plus ossprey's under `Ossprey`; `osv`: MAL- reports for the
+    /// malicious verdicts; `sarif`: SARIF 2.1.0 with every finding.
+    #[arg(long, value_enum)]
+    pub format: ExportFormatArg,
+
+    /// `-` for stdout, or a directory: `dynamic-analysis.jsonl`, `ossprey.sarif`, or
+    /// for OSV one `ECOSYSTEM/NAME/ID.json` per report (the layout of
+    /// malicious-packages' `osv/malicious/`).
+    #[arg(long, value_name = "DIR|-", default_value = "-")]
+    pub out: String,
+
+    // Last: its help heading applies to everything after it.
+    #[command(flatten)]
+    pub filters: FilterArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormatArg {
+    Jsonl,
+    Osv,
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

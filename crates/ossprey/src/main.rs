@@ -5,10 +5,15 @@
 //! library crates. Exit codes are decided in exactly one place, [`main`].
 
 mod cli;
+mod diff;
+mod export;
 mod output;
 mod pipeline;
 mod progress;
+mod query;
 mod sandbox_check;
+mod watch;
+mod worker;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,6 +51,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             &args.scan,
             Some(&args.dynamic),
         )?)),
+        Command::Diff(args) => diff::run(*args),
+        Command::Watch(args) => watch::run(*args),
+        Command::Worker(args) => {
+            worker::run(*args)?;
+            Ok(EXIT_OK)
+        }
+        Command::Query(args) => {
+            query::run_query(&args)?;
+            Ok(EXIT_OK)
+        }
+        Command::Export(args) => {
+            query::run_export(&args)?;
+            Ok(EXIT_OK)
+        }
         Command::Sandbox(SandboxCommand::Check(args)) => {
             let check = sandbox_check::host_check(true);
             let mut out = std::io::stdout().lock();

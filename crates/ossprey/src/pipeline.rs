@@ -29,8 +29,8 @@ pub struct Outcome {
 
 /// Shared, read-only state of one run.
 pub struct Context {
-    registries: Registries,
-    limits: Limits,
+    pub(crate) registries: Registries,
+    pub(crate) limits: Limits,
     suppressions: Option<Suppressions>,
     /// Set for `analyze`.
     dynamic: Option<DynamicContext>,
@@ -82,6 +82,10 @@ impl DynamicContext {
                 keep_artifacts: args.keep_artifacts.clone(),
                 scratch_size_bytes: args.scratch_mib << 20,
                 linger: Duration::from_secs(args.linger),
+                backend: match args.sandbox {
+                    crate::cli::SandboxBackendArg::Native => ossprey_dynamic::Backend::Native,
+                    crate::cli::SandboxBackendArg::Gvisor => ossprey_dynamic::Backend::Gvisor,
+                },
             },
             unavailable,
             runtime,
@@ -175,6 +179,9 @@ fn load_suppressions(args: &ScanArgs) -> anyhow::Result<Option<Suppressions>> {
 /// reports as they complete.
 pub fn scan_all(args: &ScanArgs, dynamic: Option<&DynamicArgs>) -> anyhow::Result<Outcome> {
     let ctx = Context::new(args, dynamic)?;
+    // Opened before any work, so a wrong `--db` fails at once.
+    let store = open_store(&args.store)?;
+    let kind = if dynamic.is_some() { "analyze" } else { "scan" };
     let targets = &args.targets;
     let jobs = args
         .jobs
@@ -224,6 +231,16 @@ pub fn scan_all(args: &ScanArgs, dynamic: Option<&DynamicArgs>) -> anyhow::Resul
                 {
                     outcome.fail_on_reached = true;
                 }
+                // A report the store refused is still printed, and fails the run.
+                if let Some(store) = &store
+                    && let Err(err) = store.save_report(&report, kind)
+                {
+                    eprintln!(
+                        "ossprey: error: report of {} not stored: {err}",
+                        report.target
+                    );
+                    outcome.errors += 1;
+                }
                 printer
                     .print(&report)
                     .context("writing results to stdout")?;
@@ -237,16 +254,31 @@ pub fn scan_all(args: &ScanArgs, dynamic: Option<&DynamicArgs>) -> anyhow::Resul
     Ok(outcome)
 }
 
+/// The store `--store`/`--db` name, if either was given.
+fn open_store(args: &crate::cli::StoreArgs) -> anyhow::Result<Option<ossprey_store::Store>> {
+    if !args.store && args.db.is_none() {
+        return Ok(None);
+    }
+    let url = args
+        .db
+        .clone()
+        .unwrap_or_else(ossprey_store::Store::default_url);
+    ossprey_store::Store::open(&url)
+        .map(Some)
+        .with_context(|| "opening the store for --store")
+}
+
 /// Runs the whole pipeline on one target. Never fails: errors go into the report.
 pub fn scan_target(ctx: &Context, target: &str) -> Report {
     let started = Instant::now();
     let mut report = Report::new(target);
     match fill_report(ctx, target, &mut report) {
         Ok(archive) => {
-            if let Some(dynamic) = &ctx.dynamic
-                && let Err(error) = run_dynamic(dynamic, archive, &mut report)
-            {
-                report.fail(error);
+            if let Some(dynamic) = &ctx.dynamic {
+                match run_dynamic(dynamic, archive, &mut report) {
+                    Ok(()) => fuse_dynamic(ctx, &mut report),
+                    Err(error) => report.fail(error),
+                }
             }
         }
         Err(error) => report.fail(error),
@@ -429,8 +461,32 @@ fn run_dynamic(
     Ok(())
 }
 
+/// Replaces the static evaluation with one fused from static, metadata and dynamic
+/// findings (`ossprey_rules::fuse`): behaviour rules over `report.dynamic`, the same
+/// allowlist, links between the two kinds of evidence.
+fn fuse_dynamic(ctx: &Context, report: &mut Report) {
+    let Some(dynamic) = report.dynamic.take() else {
+        return;
+    };
+    let fused = ossprey_rules::fuse(
+        std::mem::take(&mut report.findings),
+        &ossprey_rules::FusionInput {
+            package: report.package.as_ref(),
+            manifest: report.manifest.as_ref(),
+            dynamic: &dynamic,
+            suppressions: ctx.suppressions.as_ref(),
+            artifact_sha256: report.sha256.as_deref(),
+        },
+    );
+    report.findings = fused.evaluation.findings;
+    report.score = Some(fused.evaluation.score);
+    report.verdict = Some(fused.evaluation.verdict);
+    report.suppressed.extend(fused.suppressed);
+    report.dynamic = Some(dynamic);
+}
+
 /// Reads an archive whose hash is already known (a verified registry download).
-fn read_archive_file(
+pub(crate) fn read_archive_file(
     path: &Path,
     name: &str,
     limits: &Limits,
@@ -440,7 +496,7 @@ fn read_archive_file(
 }
 
 /// Reads a local archive and hashes it in the same pass over its bytes.
-fn read_archive_file_hashed(
+pub(crate) fn read_archive_file_hashed(
     path: &Path,
     name: &str,
     limits: &Limits,

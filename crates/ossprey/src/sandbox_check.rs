@@ -53,6 +53,12 @@ pub fn host_check(with_runtime: bool) -> HostCheck {
         } else {
             LayerCheck::optional("runtime", runtime)
         });
+        // Only `analyze --sandbox gvisor` needs it.
+        check.push(LayerCheck::optional(
+            "gvisor",
+            ossprey_sandbox::gvisor::probe()
+                .map(|g| format!("{} at {}", g.version, g.path.display())),
+        ));
         check.push(LayerCheck::optional(
             "debootstrap",
             debootstrap

@@ -17,6 +17,15 @@
 //!   Node, plus a second daemon that would act only after the phase is over; its
 //!   `main` beacons when required.
 //!
+//! Each imitation must also get the verdict `malicious` with the behaviour findings and
+//! categories of what it did (`*_verdict_*` tests), and four benign look-alikes must
+//! stay `benign` with no behaviour finding at all: an npm `postinstall` printing a
+//! thank-you; an npm `install` step that "builds a native addon" — the runtime has no C
+//! compiler, so the build step is imitated by `node build.js` running `python3 -m
+//! py_compile` and writing its output into the package's own `build/`; a `postinstall`
+//! that only checks `process.platform`; a PyPI library that opens a socket only when
+//! its function is called (its import must stay quiet).
+//!
 //! With honeytokens planted (`dynamic.honeytokens`), the stolen key and key id must be
 //! the planted ones and the report must show the reads and the egress hits; without
 //! them the packages send fixed fallbacks, and the tests say so.
@@ -30,16 +39,21 @@
 //! that every phase's network namespace had only `lo` (read from inside it by the
 //! sinkhole's `configure`, which also refuses to run otherwise) before any other check.
 //!
+//! Every test runs on both sandbox backends (`NAME::native`, `NAME::gvisor`: the same
+//! assertions, one analysis per package and backend); the gVisor variants print
+//! `SKIP: <reason>` when runsc is missing or unusable.
+//!
 //! Needs root, user namespaces and the provisioned runtime; each test prints why it
 //! skips otherwise. Run: `cargo test -p ossprey --test behaviour -- --nocapture`.
 
 mod common;
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::OnceLock;
 
 use base64::Engine as _;
-use common::{analyze, assert_sealed, b64, report, runtime_dir_or_skip};
+use common::{analyze, assert_sealed, b64, report};
 use ossprey_testkit::archives::{sha256_hex, tar_gz, zip_bytes};
 use serde_json::{Value, json};
 
@@ -300,6 +314,122 @@ fn stealer_npm(dir: &Path) -> std::path::PathBuf {
 }
 
 // ---------------------------------------------------------------------------------
+// Benign look-alikes.
+// ---------------------------------------------------------------------------------
+
+/// An npm package (`package/…` entries) with `package.json` from `manifest`.
+fn npm_tarball(
+    dir: &Path,
+    file: &str,
+    manifest: Value,
+    files: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let manifest = serde_json::to_vec_pretty(&manifest).unwrap();
+    let mut entries: Vec<(String, &[u8])> =
+        vec![("package/package.json".into(), manifest.as_slice())];
+    entries.extend(
+        files
+            .iter()
+            .map(|(p, d)| (format!("package/{p}"), d.as_bytes())),
+    );
+    let refs: Vec<(&str, &[u8])> = entries.iter().map(|(p, d)| (p.as_str(), *d)).collect();
+    let path = dir.join(file);
+    std::fs::write(&path, tar_gz(&refs)).unwrap();
+    path
+}
+
+/// `postinstall` that prints a thank-you.
+fn thanks_npm(dir: &Path) -> std::path::PathBuf {
+    npm_tarball(
+        dir,
+        "thanks-postinstall-1.0.0.tgz",
+        json!({"name": "thanks-postinstall", "version": "1.0.0", "description": "says thanks",
+               "main": "index.js",
+               "scripts": {"postinstall": "echo 'Thank you for using thanks-postinstall!'"}}),
+        &[("index.js", "module.exports = () => 'thanks';\n")],
+    )
+}
+
+/// An `install` step building a "native addon" into the package's own `build/`.
+/// The sandbox runtime has no C compiler (Debian minbase + python3/node only), so the
+/// compiler is imitated by `python3 -m py_compile`, run by `node build.js` the way
+/// node-gyp runs its tools.
+const ADDON_BUILD_JS: &str = r#"const fs = require('fs'), path = require('path'), cp = require('child_process');
+const out = path.join(__dirname, 'build', 'Release');
+fs.mkdirSync(out, { recursive: true });
+cp.execFileSync('python3', ['-m', 'py_compile', path.join(__dirname, 'gen', 'config.py')]);
+fs.writeFileSync(path.join(out, 'addon.js'), 'module.exports = { add: (a, b) => a + b };\n');
+console.log('built addon');
+"#;
+
+fn addon_npm(dir: &Path) -> std::path::PathBuf {
+    npm_tarball(
+        dir,
+        "native-addon-lookalike-1.0.0.tgz",
+        json!({"name": "native-addon-lookalike", "version": "1.0.0", "description": "adds",
+               "main": "index.js", "scripts": {"install": "node build.js"}}),
+        &[
+            ("build.js", ADDON_BUILD_JS),
+            ("gen/config.py", "FLAGS = ['-O2']\n"),
+            (
+                "index.js",
+                "module.exports = require('./build/Release/addon.js');\n",
+            ),
+        ],
+    )
+}
+
+/// `postinstall` that only looks at `process.platform`.
+const PLATFORM_CHECK_JS: &str = r#"const os = require('os');
+if (process.platform !== 'linux' && process.platform !== 'darwin') {
+  console.log('unsupported platform ' + process.platform);
+} else {
+  console.log('prebuilt binary for ' + process.platform + '-' + os.arch() + ' is bundled');
+}
+"#;
+
+fn platform_npm(dir: &Path) -> std::path::PathBuf {
+    npm_tarball(
+        dir,
+        "platform-check-lookalike-1.0.0.tgz",
+        json!({"name": "platform-check-lookalike", "version": "1.0.0", "description": "checks",
+               "main": "index.js", "scripts": {"postinstall": "node check.js"}}),
+        &[
+            ("check.js", PLATFORM_CHECK_JS),
+            (
+                "index.js",
+                "module.exports = { platform: process.platform };\n",
+            ),
+        ],
+    )
+}
+
+/// A library whose socket opens only when `fetch()` is called.
+const LAZY_SOCKET_PY: &str = r#"import socket
+
+def fetch(host='api.example.test', port=80):
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(b'GET / HTTP/1.0\r\n\r\n')
+    return s.recv(100)
+"#;
+
+fn lazy_socket_sdist(dir: &Path) -> std::path::PathBuf {
+    let setup = "from setuptools import setup\nsetup(name='lazy-socket', version='1.0.0', py_modules=['lazy_socket'])\n";
+    let pkg_info = "Metadata-Version: 2.1\nName: lazy-socket\nVersion: 1.0.0\nSummary: a client\n";
+    let bytes = tar_gz(&[
+        ("lazy_socket-1.0.0/setup.py", setup.as_bytes()),
+        ("lazy_socket-1.0.0/PKG-INFO", pkg_info.as_bytes()),
+        (
+            "lazy_socket-1.0.0/lazy_socket.py",
+            LAZY_SOCKET_PY.as_bytes(),
+        ),
+    ]);
+    let path = dir.join("lazy_socket-1.0.0.tar.gz");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+// ---------------------------------------------------------------------------------
 // Running each package once.
 // ---------------------------------------------------------------------------------
 
@@ -320,6 +450,8 @@ fn run_analysis(runtime: &Path, make: fn(&Path) -> std::path::PathBuf, label: &s
             "install,import",
             "--phase-timeout",
             "30",
+            "--sandbox",
+            BACKEND.with(Cell::get),
         ],
     );
     let r = report(&out);
@@ -329,7 +461,8 @@ fn run_analysis(runtime: &Path, make: fn(&Path) -> std::path::PathBuf, label: &s
     }
     assert_eq!(out.status.code(), Some(0), "{r:#}");
     eprintln!(
-        "{label}: install {} ms, import {} ms, whole run {:?}; honeytoken hits: {}",
+        "{label} ({}): install {} ms, import {} ms, whole run {:?}; honeytoken hits: {}",
+        BACKEND.with(Cell::get),
         r["dynamic"]["install"]["duration_ms"],
         r["dynamic"]["import"]["duration_ms"],
         started.elapsed(),
@@ -345,23 +478,72 @@ fn run_analysis(runtime: &Path, make: fn(&Path) -> std::path::PathBuf, label: &s
     r
 }
 
-static SDIST: OnceLock<Value> = OnceLock::new();
-static WHEEL: OnceLock<Value> = OnceLock::new();
-static NPM: OnceLock<Value> = OnceLock::new();
+thread_local! {
+    /// The sandbox backend of this test thread (`on_both_backends!` sets it).
+    static BACKEND: Cell<&'static str> = const { Cell::new("native") };
+}
+
+/// One analysis per backend: `[native, gvisor]`.
+type PerBackend = [OnceLock<Value>; 2];
+
+fn backend_index() -> usize {
+    usize::from(BACKEND.with(Cell::get) == "gvisor")
+}
+
+/// The runtime, or `None` (with the reason printed) when this test cannot run here:
+/// no root/namespaces/runtime, or, for the gVisor variant, no usable runsc.
+fn runtime_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    let runtime = common::runtime_dir_or_skip(test)?;
+    if BACKEND.with(Cell::get) == "gvisor"
+        && let Err(why) = ossprey_sandbox::gvisor::probe()
+    {
+        eprintln!("SKIP: {test} on gvisor: {why}");
+        return None;
+    }
+    Some(runtime)
+}
+
+/// Define each test twice, `NAME::native` and `NAME::gvisor`, with the same body.
+macro_rules! on_both_backends {
+    ($(#[$attr:meta])* fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body() $body
+            #[test]
+            fn native() {
+                body()
+            }
+            #[test]
+            fn gvisor() {
+                BACKEND.with(|b| b.set("gvisor"));
+                body()
+            }
+        }
+    };
+}
+
+static SDIST: PerBackend = [const { OnceLock::new() }; 2];
+static WHEEL: PerBackend = [const { OnceLock::new() }; 2];
+static NPM: PerBackend = [const { OnceLock::new() }; 2];
+static THANKS: PerBackend = [const { OnceLock::new() }; 2];
+static ADDON: PerBackend = [const { OnceLock::new() }; 2];
+static PLATFORM: PerBackend = [const { OnceLock::new() }; 2];
+static LAZY: PerBackend = [const { OnceLock::new() }; 2];
 
 fn sdist(test: &str) -> Option<&'static Value> {
-    let runtime = runtime_dir_or_skip(test)?;
-    Some(SDIST.get_or_init(|| run_analysis(&runtime, stealer_sdist, "sdist")))
+    let runtime = runtime_or_skip(test)?;
+    Some(SDIST[backend_index()].get_or_init(|| run_analysis(&runtime, stealer_sdist, "sdist")))
 }
 
 fn wheel(test: &str) -> Option<&'static Value> {
-    let runtime = runtime_dir_or_skip(test)?;
-    Some(WHEEL.get_or_init(|| run_analysis(&runtime, beacon_wheel, "wheel")))
+    let runtime = runtime_or_skip(test)?;
+    Some(WHEEL[backend_index()].get_or_init(|| run_analysis(&runtime, beacon_wheel, "wheel")))
 }
 
 fn npm(test: &str) -> Option<&'static Value> {
-    let runtime = runtime_dir_or_skip(test)?;
-    Some(NPM.get_or_init(|| run_analysis(&runtime, stealer_npm, "npm")))
+    let runtime = runtime_or_skip(test)?;
+    Some(NPM[backend_index()].get_or_init(|| run_analysis(&runtime, stealer_npm, "npm")))
 }
 
 // ---------------------------------------------------------------------------------
@@ -736,31 +918,34 @@ fn assert_import_beacon(r: &Value, host: &str, prefix: &str) {
 // PyPI sdist.
 // ---------------------------------------------------------------------------------
 
-#[test]
+on_both_backends! {
 fn sdist_setup_py_steals_ssh_key_over_http() {
     let Some(r) = sdist("sdist_setup_py_steals_ssh_key_over_http") else {
         return;
     };
     assert_credential_theft_over_http(r, "setup.py");
 }
+}
 
-#[test]
+on_both_backends! {
 fn sdist_setup_py_steals_aws_key_id_over_dns_labels() {
     let Some(r) = sdist("sdist_setup_py_steals_aws_key_id_over_dns_labels") else {
         return;
     };
     assert_credential_theft_over_dns(r);
 }
+}
 
-#[test]
+on_both_backends! {
 fn sdist_setup_py_sends_id_output_to_raw_ip() {
     let Some(r) = sdist("sdist_setup_py_sends_id_output_to_raw_ip") else {
         return;
     };
     assert_reverse_shell_like(&r["dynamic"]["install"]);
 }
+}
 
-#[test]
+on_both_backends! {
 fn sdist_setup_py_runs_recon_commands() {
     let Some(r) = sdist("sdist_setup_py_runs_recon_commands") else {
         return;
@@ -780,8 +965,9 @@ fn sdist_setup_py_runs_recon_commands() {
         "{parent:#}"
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn sdist_setup_py_persists_in_bashrc_and_a_pth_file_that_fires_later() {
     let Some(r) = sdist("sdist_setup_py_persists_in_bashrc_and_a_pth_file_that_fires_later") else {
         return;
@@ -805,8 +991,9 @@ fn sdist_setup_py_persists_in_bashrc_and_a_pth_file_that_fires_later() {
     assert_eq!(fired["write"], true, "{fired:#}");
     assert_eq!(fired["succeeded"], true, "{fired:#}");
 }
+}
 
-#[test]
+on_both_backends! {
 fn sdist_setup_py_daemon_outlives_the_phase_and_its_check_in_is_captured() {
     let Some(r) = sdist("sdist_setup_py_daemon_outlives_the_phase_and_its_check_in_is_captured")
     else {
@@ -818,20 +1005,22 @@ fn sdist_setup_py_daemon_outlives_the_phase_and_its_check_in_is_captured() {
         "# imitation-daemon",
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn sdist_module_beacons_at_import_with_the_host_name() {
     let Some(r) = sdist("sdist_module_beacons_at_import_with_the_host_name") else {
         return;
     };
     assert_import_beacon(r, "beacon.example.test", "/b?h=");
 }
+}
 
 // ---------------------------------------------------------------------------------
 // PyPI wheel.
 // ---------------------------------------------------------------------------------
 
-#[test]
+on_both_backends! {
 fn wheel_install_runs_no_package_code_but_its_pth_and_module_fire_at_import() {
     let Some(r) = wheel("wheel_install_runs_no_package_code_but_its_pth_and_module_fire_at_import")
     else {
@@ -863,12 +1052,13 @@ fn wheel_install_runs_no_package_code_but_its_pth_and_module_fire_at_import() {
     assert_eq!(fired["succeeded"], true, "{fired:#}");
     assert_import_beacon(r, "wheel-beacon.example.test", "/w?h=");
 }
+}
 
 // ---------------------------------------------------------------------------------
 // npm tarball.
 // ---------------------------------------------------------------------------------
 
-#[test]
+on_both_backends! {
 fn npm_postinstall_steals_ssh_key_over_http_and_aws_key_id_over_dns() {
     let Some(r) = npm("npm_postinstall_steals_ssh_key_over_http_and_aws_key_id_over_dns") else {
         return;
@@ -890,8 +1080,9 @@ fn npm_postinstall_steals_ssh_key_over_http_and_aws_key_id_over_dns() {
         "{node:#}"
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn npm_postinstall_sends_id_output_to_raw_ip_and_runs_recon() {
     let Some(r) = npm("npm_postinstall_sends_id_output_to_raw_ip_and_runs_recon") else {
         return;
@@ -900,16 +1091,18 @@ fn npm_postinstall_sends_id_output_to_raw_ip_and_runs_recon() {
     assert_reverse_shell_like(install);
     assert_recon(install);
 }
+}
 
-#[test]
+on_both_backends! {
 fn npm_postinstall_appends_to_bashrc() {
     let Some(r) = npm("npm_postinstall_appends_to_bashrc") else {
         return;
     };
     assert_bashrc_persistence(&r["dynamic"]["install"]);
 }
+}
 
-#[test]
+on_both_backends! {
 fn npm_postinstall_daemons_one_captured_one_killed_before_acting() {
     let Some(r) = npm("npm_postinstall_daemons_one_captured_one_killed_before_acting") else {
         return;
@@ -932,11 +1125,220 @@ fn npm_postinstall_daemons_one_captured_one_killed_before_acting() {
         "the phase ended with its main process: {ms} ms"
     );
 }
+}
 
-#[test]
+on_both_backends! {
 fn npm_main_beacons_when_required() {
     let Some(r) = npm("npm_main_beacons_when_required") else {
         return;
     };
     assert_import_beacon(r, "beacon.example.test", "/n?h=");
+}
+}
+
+// ---------------------------------------------------------------------------------
+// Verdicts: the imitations are malicious for what they did; the look-alikes benign.
+// ---------------------------------------------------------------------------------
+
+fn rules_of(r: &Value) -> std::collections::BTreeSet<String> {
+    r["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings: {r:#}"))
+        .iter()
+        .filter_map(|f| f["rule"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn categories_of(r: &Value) -> std::collections::BTreeSet<String> {
+    r["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no findings: {r:#}"))
+        .iter()
+        .filter_map(|f| f["category"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `malicious`, with at least `rules` among the findings and `categories` among their
+/// categories; with honeytokens planted, the exfiltration is proof (score 10).
+fn assert_malicious(r: &Value, rules: &[&str], categories: &[&str]) {
+    assert_eq!(r["verdict"], "malicious", "{:#}", r["findings"]);
+    let found = rules_of(r);
+    for rule in rules {
+        assert!(found.contains(*rule), "{rule} missing: {found:?}");
+    }
+    let cats = categories_of(r);
+    for c in categories {
+        assert!(cats.contains(*c), "category {c} missing: {cats:?}");
+    }
+}
+
+/// The install-time behaviours the sdist and the npm package share.
+const STEALER_RULES: &[&str] = &[
+    "DYN-INSTALL-IMPORT-NETWORK",
+    "DYN-RAW-IP-CONNECT",
+    "DYN-DNS-TUNNEL",
+    "DYN-PERSISTENCE-WRITE",
+    "DYN-OUTLIVES-PHASE",
+    "DYN-RECON-COMMANDS",
+    "DYN-HOOK-SPAWNS-SHELL",
+];
+const STEALER_CATEGORIES: &[&str] = &[
+    "network",
+    "exfiltration",
+    "persistence",
+    "execution",
+    "reconnaissance",
+];
+
+fn assert_stealer_proof(r: &Value) {
+    if planted(r, |_| true).is_some() {
+        let found = rules_of(r);
+        assert!(found.contains("DYN-HONEYTOKEN-READ"), "{found:?}");
+        assert!(found.contains("DYN-HONEYTOKEN-EGRESS"), "{found:?}");
+        assert!(categories_of(r).contains("credential-access"));
+        assert_eq!(r["score"], 10.0, "proof outweighs everything");
+    } else {
+        eprintln!("NOTE: no honeytokens planted; no proof of exfiltration to check");
+    }
+    // The credential upload is linked to the static call site that made it.
+    let upload = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "DYN-INSTALL-IMPORT-NETWORK"
+                && f["evidence"]["snippet"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("creds.exfil.example.test"))
+        })
+        .unwrap_or_else(|| panic!("no finding for the upload: {:#}", r["findings"]));
+    assert!(upload["evidence"]["file"].is_string(), "{upload:#}");
+    assert!(
+        upload["notes"]
+            .as_array()
+            .is_some_and(|n| n.iter().any(|n| n
+                .as_str()
+                .is_some_and(|n| n.starts_with("made by the code at")))),
+        "{upload:#}"
+    );
+}
+
+on_both_backends! {
+fn sdist_verdict_is_malicious_with_every_behaviour_explained() {
+    let Some(r) = sdist("sdist_verdict_is_malicious_with_every_behaviour_explained") else {
+        return;
+    };
+    assert_malicious(r, STEALER_RULES, STEALER_CATEGORIES);
+    assert_stealer_proof(r);
+}
+}
+
+on_both_backends! {
+fn npm_verdict_is_malicious_with_every_behaviour_explained() {
+    let Some(r) = npm("npm_verdict_is_malicious_with_every_behaviour_explained") else {
+        return;
+    };
+    assert_malicious(r, STEALER_RULES, STEALER_CATEGORIES);
+    assert_stealer_proof(r);
+}
+}
+
+on_both_backends! {
+fn wheel_verdict_is_malicious_for_its_import_time_beacon_and_pth_hook() {
+    let Some(r) = wheel("wheel_verdict_is_malicious_for_its_import_time_beacon_and_pth_hook")
+    else {
+        return;
+    };
+    assert_malicious(
+        r,
+        &["DYN-INSTALL-IMPORT-NETWORK", "DYN-WRITE-OUTSIDE-PACKAGE"],
+        &["network", "persistence"],
+    );
+    // No package code ran at install: nothing there to judge.
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["evidence"]["event"]["phase"] != "install"),
+        "{:#}",
+        r["findings"]
+    );
+}
+}
+
+/// `benign`, and not one behaviour finding.
+fn assert_benign_behaviour(r: &Value) {
+    let dynamic: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"].as_str().is_some_and(|id| id.starts_with("DYN-")))
+        .collect();
+    assert!(dynamic.is_empty(), "{dynamic:#?}");
+    assert_eq!(r["verdict"], "benign", "{:#}", r["findings"]);
+}
+
+on_both_backends! {
+fn benign_postinstall_thank_you_stays_benign() {
+    let Some(runtime) = runtime_or_skip("benign_postinstall_thank_you_stays_benign") else {
+        return;
+    };
+    let r = THANKS[backend_index()].get_or_init(|| run_analysis(&runtime, thanks_npm, "thanks"));
+    // npm ran the hook: the shell is there, and it is not a finding.
+    process_with_exec(
+        &r["dynamic"]["install"],
+        &["sh", "-c", "echo 'Thank you for using thanks-postinstall!'"],
+    );
+    assert_benign_behaviour(r);
+}
+}
+
+on_both_backends! {
+fn benign_native_addon_build_stays_benign() {
+    let Some(runtime) = runtime_or_skip("benign_native_addon_build_stays_benign") else {
+        return;
+    };
+    let r = ADDON[backend_index()].get_or_init(|| run_analysis(&runtime, addon_npm, "addon"));
+    let install = &r["dynamic"]["install"];
+    // The build really ran: its tool, and its output in the package's own directory.
+    let compile = process_with_arg(install, "python3", "py_compile");
+    assert_eq!(compile["exit_code"], 0, "{compile:#}");
+    assert!(
+        array(install, "files")
+            .iter()
+            .any(|f| f["path"].as_str().is_some_and(
+                |p| p.ends_with("/node_modules/native-addon-lookalike/build/Release/addon.js")
+            ) && f["write"] == true),
+        "{:#}",
+        json!(array(install, "files"))
+    );
+    assert_benign_behaviour(r);
+}
+}
+
+on_both_backends! {
+fn benign_platform_check_stays_benign() {
+    let Some(runtime) = runtime_or_skip("benign_platform_check_stays_benign") else {
+        return;
+    };
+    let r = PLATFORM[backend_index()].get_or_init(|| run_analysis(&runtime, platform_npm, "platform"));
+    process_with_exec(&r["dynamic"]["install"], &["node", "check.js"]);
+    assert_benign_behaviour(r);
+}
+}
+
+on_both_backends! {
+fn benign_library_with_a_socket_only_when_called_stays_benign_at_import() {
+    let Some(runtime) =
+        runtime_or_skip("benign_library_with_a_socket_only_when_called_stays_benign_at_import")
+    else {
+        return;
+    };
+    let r = LAZY[backend_index()].get_or_init(|| run_analysis(&runtime, lazy_socket_sdist, "lazy-socket"));
+    let import = &r["dynamic"]["import"];
+    assert_eq!(network(import, "connections"), &[] as &[Value]);
+    assert_eq!(network(import, "dns"), &[] as &[Value]);
+    assert_benign_behaviour(r);
+}
 }

@@ -2,6 +2,7 @@
 //! each directory's `mod.rs` lists its rules in `RULES`.
 
 pub mod archive;
+pub mod behaviour;
 pub mod binary;
 pub mod catalog;
 pub mod credentials;
@@ -39,5 +40,10 @@ static ALL: LazyLock<Vec<&'static dyn Rule>> = LazyLock::new(|| {
         destruction::RULES,
         cryptomining::RULES,
     ];
-    groups.iter().flat_map(|g| g.iter().copied()).collect()
+    let behaviour = behaviour::RULES.iter().map(|r| *r as &'static dyn Rule);
+    groups
+        .iter()
+        .flat_map(|g| g.iter().copied())
+        .chain(behaviour)
+        .collect()
 });

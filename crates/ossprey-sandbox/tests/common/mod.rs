@@ -3,7 +3,51 @@
 
 use std::time::Duration;
 
-use ossprey_sandbox::{Phase, PhaseResult, Policy, RootFs, Sandbox};
+use std::cell::Cell;
+
+use ossprey_sandbox::{Backend, Phase, PhaseResult, Policy, RootFs, Sandbox};
+
+thread_local! {
+    /// The backend this test thread runs its phases on (set by `on_both_backends!`).
+    pub static BACKEND: Cell<Backend> = const { Cell::new(Backend::Native) };
+}
+
+/// The backend of the current test.
+pub fn backend() -> Backend {
+    BACKEND.with(Cell::get)
+}
+
+/// Why the gVisor backend cannot run here, if it cannot.
+pub fn gvisor_unusable() -> Option<String> {
+    ossprey_sandbox::gvisor::probe().err()
+}
+
+/// Define each test twice, as `NAME::native` and `NAME::gvisor`: the same body runs with
+/// every sandbox of `common::run` on that backend. The gVisor variant prints
+/// `SKIP: <reason>` when runsc is missing or unusable.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(fn $name:ident() $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body() $body
+            #[test]
+            fn native() {
+                body()
+            }
+            #[test]
+            fn gvisor() {
+                if let Some(why) = common::gvisor_unusable() {
+                    eprintln!("SKIP: {why}");
+                    return;
+                }
+                common::BACKEND.with(|b| b.set(ossprey_sandbox::Backend::Gvisor));
+                body()
+            }
+        }
+    )*};
+}
 
 /// Why this host cannot run the sandbox, if it cannot (printed by the tests that skip).
 pub fn unsupported() -> Option<String> {
@@ -45,7 +89,10 @@ pub fn sh(script: &str, timeout_secs: u64) -> Phase {
 
 /// Run and return the result, failing the test on a host-side error.
 pub fn run(policy: &Policy, phase: &Phase) -> PhaseResult {
-    Sandbox::new().run(policy, phase).expect("sandbox run")
+    Sandbox::new()
+        .with_backend(backend())
+        .run(policy, phase)
+        .expect("sandbox run")
 }
 
 /// Run a probe command and assert the sandbox's network namespace has only `lo`: the

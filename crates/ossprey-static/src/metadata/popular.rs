@@ -33,8 +33,10 @@ pub struct PopularList {
 
 impl PopularList {
     fn parse(ecosystem: Ecosystem, text: &str) -> Self {
-        let mut names = Vec::new();
-        let mut rank = HashMap::new();
+        // One name a line: size both up front rather than rehash as they grow.
+        let lines = text.lines().count();
+        let mut names = Vec::with_capacity(lines);
+        let mut rank = HashMap::with_capacity(lines);
         for line in text.lines() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {

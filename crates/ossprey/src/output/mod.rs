@@ -1,8 +1,9 @@
 //! Report output formats: `text` for people; `json` and `jsonl` for programs;
 //! `sarif` for code-scanning tools; `osv` for malicious-package databases.
 
-mod osv;
-mod sarif;
+// OSV lives with the exports (`ossprey export --format osv` shares it).
+use crate::export::osv;
+pub(crate) mod sarif;
 mod text;
 
 use std::io::{self, BufWriter, Stdout, Write};

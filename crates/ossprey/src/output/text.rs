@@ -234,7 +234,7 @@ fn write_findings(out: &mut impl Write, r: &Report) -> io::Result<()> {
         writeln!(
             out,
             "  {} ({}):",
-            severity_name(severity).to_uppercase(),
+            severity.as_str().to_uppercase(),
             findings.len()
         )?;
         for f in findings {
@@ -246,6 +246,9 @@ fn write_findings(out: &mut impl Write, r: &Report) -> io::Result<()> {
                 f.category
             )?;
             write_evidence(out, &f.evidence)?;
+            for note in &f.notes {
+                writeln!(out, "        note: {}", one_line(note, 160))?;
+            }
         }
     }
     if !r.suppressed.is_empty() {
@@ -281,16 +284,6 @@ fn write_evidence(out: &mut impl Write, e: &Evidence) -> io::Result<()> {
         writeln!(out, "        {}", one_line(snippet, 120))?;
     }
     Ok(())
-}
-
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Low => "low",
-        Severity::Medium => "medium",
-        Severity::High => "high",
-        Severity::Critical => "critical",
-    }
 }
 
 fn write_file_line(out: &mut impl Write, f: &FileEntry) -> io::Result<()> {
