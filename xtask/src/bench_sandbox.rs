@@ -1,5 +1,6 @@
-//! `cargo xtask bench-sandbox [--count N] [--runs-true N] [--no-throughput]` — what the
-//! sandbox costs (issue 4's benchmark; run as root with the runtime provisioned).
+//! `cargo xtask bench-sandbox [--count N] [--runs-true N] [--no-throughput]
+//! [--backend native|gvisor|both]` — what the sandbox costs (issues 4 and 7; run as root
+//! with the runtime provisioned).
 //!
 //! Generates `N` (default 20) small harmless pure-Python sdists (a `setup.py` that
 //! imports a few stdlib modules and writes a few files into the home directory) and
@@ -22,6 +23,11 @@
 //! with and without the sinkhole, against a plain spawn of `/bin/true`; target ≤ 50 ms)
 //! and, unless `--no-throughput`, analyses per hour: every package analysed with all
 //! three phases, on as many threads as the machine has cores.
+//!
+//! `--backend` chooses the sandbox (default `native`); `both` runs every measurement on
+//! both backends in the same run, interleaved per package, and adds the gVisor/native
+//! ratio of the install phase (sum and median of per-package ratios) and analyses per
+//! hour for each backend.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +42,7 @@ use ossprey_runtime::drivers::{
     phase_spec,
 };
 use ossprey_runtime::{Options, Runtime};
+use ossprey_sandbox::Backend;
 use ossprey_testkit::archives::tar_gz;
 
 /// Entry point of `cargo xtask bench-sandbox`.
@@ -43,12 +50,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut count = 20usize;
     let mut runs_true = 30usize;
     let mut throughput = true;
+    let mut backends = vec![Backend::Native];
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--count" => count = it.next().context("--count N")?.parse()?,
             "--runs-true" => runs_true = it.next().context("--runs-true N")?.parse()?,
             "--no-throughput" => throughput = false,
+            "--backend" => {
+                backends = match it.next().map(String::as_str) {
+                    Some("both") => Backend::ALL.to_vec(),
+                    Some(b) => vec![b.parse().map_err(anyhow::Error::msg)?],
+                    None => bail!("--backend native|gvisor|both"),
+                }
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
@@ -65,6 +80,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             ossprey_runtime::find_tool(tool).is_some(),
             "`{tool}` is needed for the unsandboxed baseline"
         );
+    }
+    if backends.contains(&Backend::Gvisor) {
+        ossprey_sandbox::gvisor::probe()
+            .map_err(|why| anyhow::anyhow!("--backend gvisor: {why}"))?;
     }
     let runtime = Runtime::open(&Options::from_env())?.context(
         "no sandbox runtime in the cache; build it with `cargo run -p ossprey-runtime --example provision_runtime`",
@@ -83,68 +102,102 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         cores()
     );
 
-    // 1. Install phase, sandboxed vs. chroot, interleaved (alternating which goes
-    //    first so neither always gets the warmer page cache).
-    let mut totals: BTreeMap<&str, (Duration, Duration, usize)> = BTreeMap::new();
-    let mut sandbox_phase_ms = 0u64;
-    // Per-package ratios: their median resists the odd slow run (a shared machine).
-    let mut ratios: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    // 1. Install phase, sandboxed (each backend) vs. chroot, interleaved (alternating
+    //    which goes first so neither always gets the warmer page cache).
+    // Per backend: eco -> (chroot, sandboxed, count); per-package ratios (their median
+    // resists the odd slow run on a shared machine); the sandbox's own phase clock.
+    let mut totals: BTreeMap<(Backend, &str), (Duration, Duration, usize)> = BTreeMap::new();
+    let mut ratios: BTreeMap<(Backend, &str), Vec<f64>> = BTreeMap::new();
+    let mut phase_ms: BTreeMap<Backend, u64> = BTreeMap::new();
+    let mut gvisor_over_native: Vec<f64> = Vec::new();
     for (n, pkg) in packages.iter().enumerate() {
-        let (bare, boxed, phase_ms) = if n % 4 < 2 {
-            let bare = install_unsandboxed(&runtime, pkg)?;
-            let (boxed, ms) = install_sandboxed(&runtime, pkg)?;
-            (bare, boxed, ms)
-        } else {
-            let (boxed, ms) = install_sandboxed(&runtime, pkg)?;
-            let bare = install_unsandboxed(&runtime, pkg)?;
-            (bare, boxed, ms)
-        };
-        sandbox_phase_ms += phase_ms;
+        let mut order: Vec<Option<Backend>> = vec![None];
+        order.extend(backends.iter().copied().map(Some));
+        if n % 4 >= 2 {
+            order.reverse();
+        }
+        let mut bare = Duration::ZERO;
+        let mut boxed: BTreeMap<Backend, Duration> = BTreeMap::new();
+        for step in order {
+            match step {
+                None => bare = install_unsandboxed(&runtime, pkg)?,
+                Some(b) => {
+                    let (t, ms) = install_sandboxed(&runtime, pkg, b)?;
+                    *phase_ms.entry(b).or_default() += ms;
+                    boxed.insert(b, t);
+                }
+            }
+        }
         let eco = eco_name(pkg.ecosystem);
-        ratios.entry(eco).or_default().push(ms(boxed) / ms(bare));
-        ratios.entry("all").or_default().push(ms(boxed) / ms(bare));
-        let t = totals.entry(eco).or_default();
-        t.0 += bare;
-        t.1 += boxed;
-        t.2 += 1;
+        for (&b, &t) in &boxed {
+            for key in [eco, "all"] {
+                ratios.entry((b, key)).or_default().push(ms(t) / ms(bare));
+            }
+            let e = totals.entry((b, eco)).or_default();
+            e.0 += bare;
+            e.1 += t;
+            e.2 += 1;
+        }
+        if let (Some(g), Some(nat)) = (boxed.get(&Backend::Gvisor), boxed.get(&Backend::Native)) {
+            gvisor_over_native.push(ms(*g) / ms(*nat));
+        }
     }
-    println!("\ninstall phase (sum over packages; each run checked to have succeeded):");
-    println!(
-        "  {:<6} {:>5} {:>14} {:>14} {:>7} {:>14}",
-        "eco", "pkgs", "chroot", "sandboxed", "ratio", "median ratio"
-    );
-    let median_ratio = |eco: &str| {
-        let mut v = ratios.get(eco).cloned().unwrap_or_default();
+    let median = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
-    let (mut all_bare, mut all_boxed) = (Duration::ZERO, Duration::ZERO);
-    for (eco, (bare, boxed, n)) in &totals {
-        all_bare += *bare;
-        all_boxed += *boxed;
+    let mut sums: BTreeMap<Backend, Duration> = BTreeMap::new();
+    for &backend in &backends {
         println!(
-            "  {eco:<6} {n:>5} {:>11.0} ms {:>11.0} ms {:>6.2}x {:>13.2}x   (mean {:.0} vs {:.0} ms)",
-            ms(*bare),
-            ms(*boxed),
-            ms(*boxed) / ms(*bare),
-            median_ratio(eco),
-            ms(*bare) / *n as f64,
-            ms(*boxed) / *n as f64
+            "\ninstall phase, {} sandbox (sum over packages; each run checked to have succeeded):",
+            backend.as_str()
+        );
+        println!(
+            "  {:<6} {:>5} {:>14} {:>14} {:>7} {:>14}",
+            "eco", "pkgs", "chroot", "sandboxed", "ratio", "median ratio"
+        );
+        let (mut all_bare, mut all_boxed) = (Duration::ZERO, Duration::ZERO);
+        for ((b, eco), (bare, boxed, n)) in &totals {
+            if *b != backend {
+                continue;
+            }
+            all_bare += *bare;
+            all_boxed += *boxed;
+            println!(
+                "  {eco:<6} {n:>5} {:>11.0} ms {:>11.0} ms {:>6.2}x {:>13.2}x   (mean {:.0} vs {:.0} ms)",
+                ms(*bare),
+                ms(*boxed),
+                ms(*boxed) / ms(*bare),
+                median(ratios.get(&(backend, *eco)).cloned().unwrap_or_default()),
+                ms(*bare) / *n as f64,
+                ms(*boxed) / *n as f64
+            );
+        }
+        println!(
+            "  {:<6} {:>5} {:>11.0} ms {:>11.0} ms {:>6.2}x {:>13.2}x   (target <= 1.30x for native)",
+            "all",
+            packages.len(),
+            ms(all_bare),
+            ms(all_boxed),
+            ms(all_boxed) / ms(all_bare),
+            median(ratios.get(&(backend, "all")).cloned().unwrap_or_default())
+        );
+        println!(
+            "  (the sandbox's own phase clock summed to {} ms of the {:.0} ms; the rest is analyze()'s setup and report conversion)",
+            phase_ms.get(&backend).copied().unwrap_or(0),
+            ms(all_boxed)
+        );
+        sums.insert(backend, all_boxed);
+    }
+    if let (Some(g), Some(nat)) = (sums.get(&Backend::Gvisor), sums.get(&Backend::Native)) {
+        println!(
+            "\ngvisor/native, install phase: {:.2}x on the sums ({:.0} vs {:.0} ms), median per-package ratio {:.2}x",
+            ms(*g) / ms(*nat),
+            ms(*g),
+            ms(*nat),
+            median(gvisor_over_native)
         );
     }
-    println!(
-        "  {:<6} {:>5} {:>11.0} ms {:>11.0} ms {:>6.2}x {:>13.2}x   (target <= 1.30x)",
-        "all",
-        packages.len(),
-        ms(all_bare),
-        ms(all_boxed),
-        ms(all_boxed) / ms(all_bare),
-        median_ratio("all")
-    );
-    println!(
-        "  (the sandbox's own phase clock summed to {sandbox_phase_ms} ms of the {:.0} ms; the rest is analyze()'s setup and report conversion)",
-        ms(all_boxed)
-    );
 
     // 2. Setup + teardown: /bin/true.
     let spawn = time_many(runs_true, || {
@@ -152,43 +205,55 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ensure!(st.success(), "/bin/true failed");
         Ok(())
     })?;
-    let bare_sandbox = time_many(runs_true, || true_in_sandbox(&runtime, false).map(drop))?;
-    // With the sinkhole, also how much of it is stopping the sinkhole afterwards.
-    let mut stops = Vec::new();
-    let sealed_sandbox = time_many(runs_true, || {
-        stops.push(true_in_sandbox(&runtime, true)?);
-        Ok(())
-    })?;
-    stops.sort_by(f64::total_cmp);
     println!("\nsetup+teardown, /bin/true, {runs_true} runs each (median / mean / max):");
-    for (label, t) in [
-        ("plain spawn on the host", &spawn),
-        ("sandbox (no network hook)", &bare_sandbox),
-        ("sandbox + sinkhole (as analyze)", &sealed_sandbox),
-    ] {
+    println!(
+        "  {:<42} {:>7.2} / {:>7.2} / {:>7.2} ms",
+        "plain spawn on the host", spawn.median, spawn.mean, spawn.max
+    );
+    for &backend in &backends {
+        let bare_sandbox = time_many(runs_true, || {
+            true_in_sandbox(&runtime, false, backend).map(drop)
+        })?;
+        // With the sinkhole, also how much of it is stopping the sinkhole afterwards.
+        let mut stops = Vec::new();
+        let sealed_sandbox = time_many(runs_true, || {
+            stops.push(true_in_sandbox(&runtime, true, backend)?);
+            Ok(())
+        })?;
+        stops.sort_by(f64::total_cmp);
+        let b = backend.as_str();
+        for (label, t) in [
+            (format!("{b} sandbox (no network hook)"), &bare_sandbox),
+            (
+                format!("{b} sandbox + sinkhole (as analyze)"),
+                &sealed_sandbox,
+            ),
+        ] {
+            println!(
+                "  {label:<42} {:>7.2} / {:>7.2} / {:>7.2} ms",
+                t.median, t.mean, t.max
+            );
+        }
         println!(
-            "  {label:<34} {:>7.2} / {:>7.2} / {:>7.2} ms",
-            t.median, t.mean, t.max
+            "  of which stopping the sinkhole (SinkholeHook::finish): median {:.2} ms",
+            stops.get(stops.len() / 2).copied().unwrap_or(f64::NAN)
+        );
+        println!(
+            "  {b} sandbox overhead over a spawn: {:.2} ms bare, {:.2} ms with the sinkhole (median; target <= 50 ms for native)",
+            bare_sandbox.median - spawn.median,
+            sealed_sandbox.median - spawn.median
         );
     }
-    println!(
-        "  of which stopping the sinkhole (SinkholeHook::finish): median {:.2} ms",
-        stops[stops.len() / 2]
-    );
-    println!(
-        "  sandbox overhead over a spawn: {:.2} ms bare, {:.2} ms with the sinkhole (median; target <= 50 ms)",
-        bare_sandbox.median - spawn.median,
-        sealed_sandbox.median - spawn.median
-    );
 
     // 3. Throughput: full analyses (install, import, execute), one thread per core.
-    if throughput {
+    for &backend in backends.iter().filter(|_| throughput) {
         let threads = cores().max(1);
         let started = Instant::now();
         let next = std::sync::atomic::AtomicUsize::new(0);
         let options = ossprey_dynamic::DynamicOptions {
             phases: Phase::ALL.to_vec(),
             phase_timeout: Duration::from_secs(60),
+            backend,
             ..Default::default()
         };
         let failures = std::sync::Mutex::new(Vec::new());
@@ -212,7 +277,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         ensure!(failures.is_empty(), "analyses failed: {failures:#?}");
         let wall = started.elapsed();
         println!(
-            "\nthroughput: {} full analyses (install+import+execute) on {threads} threads in {:.1} s = {:.1} s each, {:.0} analyses/hour",
+            "\nthroughput, {} sandbox: {} full analyses (install+import+execute) on {threads} threads in {:.1} s = {:.1} s each, {:.0} analyses/hour",
+            backend.as_str(),
             packages.len(),
             wall.as_secs_f64(),
             wall.as_secs_f64() / packages.len() as f64,
@@ -357,10 +423,15 @@ fn driver_options() -> DriverOptions {
 }
 
 /// `analyze` with the install phase only; the wall time and the phase's own clock.
-fn install_sandboxed(runtime: &Runtime, pkg: &PackageInput) -> anyhow::Result<(Duration, u64)> {
+fn install_sandboxed(
+    runtime: &Runtime,
+    pkg: &PackageInput,
+    backend: Backend,
+) -> anyhow::Result<(Duration, u64)> {
     let options = ossprey_dynamic::DynamicOptions {
         phases: vec![Phase::Install],
         phase_timeout: Duration::from_secs(60),
+        backend,
         ..Default::default()
     };
     let t = Instant::now();
@@ -498,10 +569,10 @@ fn chroot_script(runtime: &Runtime, spec: &PhaseSpec, scratch: &Path) -> anyhow:
 
 /// `/bin/true` in the sandbox over the runtime, with or without the sinkhole; returns
 /// how long stopping the sinkhole took (ms, 0 without it).
-fn true_in_sandbox(runtime: &Runtime, sinkhole: bool) -> anyhow::Result<f64> {
+fn true_in_sandbox(runtime: &Runtime, sinkhole: bool, backend: Backend) -> anyhow::Result<f64> {
     let policy = ossprey_sandbox::Policy::new(ossprey_sandbox::RootFs::from_dir(runtime.root()));
     let phase = ossprey_sandbox::Phase::new(["/bin/true"]).timeout(Duration::from_secs(10));
-    let mut sandbox = ossprey_sandbox::Sandbox::new();
+    let mut sandbox = ossprey_sandbox::Sandbox::new().with_backend(backend);
     let hook = sinkhole.then(|| Arc::new(ossprey_dynamic::SinkholeHook::new()));
     if let Some(h) = &hook {
         sandbox = sandbox.with_netns_hook(h.clone());

@@ -5,7 +5,7 @@
 //! * `bench-scan [--runs N] [--limit N] [--eco pypi|npm] [DIR ...]` — in-process
 //!   static scan time per stage on the eval's cached benign archives, against
 //!   decompression of the same files.
-//! * `bench-sandbox [--count N] [--runs-true N] [--no-throughput]` — install phase of
+//! * `bench-sandbox [--count N] [--runs-true N] [--no-throughput] [--backend native|gvisor|both]` — install phase of
 //!   generated sdists and npm packages sandboxed vs. chrooted, sandbox setup+teardown,
 //!   analyses per hour (root and the provisioned runtime needed).
 //! * `bench-queue [--jobs N] [--threads T] [--backend sqlite|postgres|both]` — job queue

@@ -79,7 +79,7 @@ const TEARDOWN_GRACE: Duration = Duration::from_secs(5);
 const MAX_EVENTS: usize = 200_000;
 
 /// Which isolation runs the phases: the same policy, phases and events either way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Backend {
     /// Namespaces, seccomp, landlock and the ptrace tracer on the host kernel.
     #[default]

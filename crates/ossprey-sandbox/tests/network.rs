@@ -1,5 +1,6 @@
 //! The sealed network: only `lo` inside, nothing reaches listeners on the host, and the
-//! hook passes sockets created inside the namespace to the supervisor.
+//! hook passes sockets created inside the namespace to the supervisor. Both tests run
+//! on both backends (`NAME::native`, `NAME::gvisor`).
 
 mod common;
 
@@ -35,7 +36,7 @@ fn perl_connect(targets: &[SocketAddr]) -> Phase {
     Phase::new(["perl", "-e", &script]).timeout(Duration::from_secs(15))
 }
 
-#[test]
+on_both_backends! {
 fn host_listeners_on_loopback_and_interface_are_unreachable() {
     require_sandbox!();
     let policy = common::policy();
@@ -73,6 +74,54 @@ fn host_listeners_on_loopback_and_interface_are_unreachable() {
         );
     }
 }
+}
+
+/// A hook that configures nothing and opens no socket: the namespace as sealed as it
+/// comes.
+#[derive(Debug)]
+struct NoopHook;
+
+impl NetnsHook for NoopHook {
+    fn configure(&self) -> Result<Vec<OwnedFd>, String> {
+        Ok(Vec::new())
+    }
+
+    fn serve(&self, _sockets: Vec<OwnedFd>) {}
+}
+
+on_both_backends! {
+fn host_listeners_are_unreachable_with_a_network_hook() {
+    require_sandbox!();
+    // With a hook the gVisor backend uses the host kernel's stack inside the hook's
+    // namespace (`--network=host`): the host must stay out of reach all the same.
+    let mut listeners = vec![TcpListener::bind("127.0.0.1:0").unwrap()];
+    if let Some(ip) = host_interface_address() {
+        listeners.push(TcpListener::bind((ip, 0)).unwrap());
+    }
+    let targets: Vec<SocketAddr> = listeners.iter().map(|l| l.local_addr().unwrap()).collect();
+    let r = Sandbox::new()
+        .with_backend(common::backend())
+        .with_netns_hook(Arc::new(NoopHook))
+        .run(&common::policy(), &perl_connect(&targets))
+        .unwrap();
+    assert_eq!(r.isolation.interfaces, ["lo"], "{r:#?}");
+    for t in &targets {
+        assert!(
+            r.stdout.text.contains(&format!("{t} failed")),
+            "{t}: {}",
+            r.stdout.text
+        );
+    }
+    for l in &listeners {
+        l.set_nonblocking(true).unwrap();
+        assert_eq!(
+            l.accept().unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock,
+            "the host listener saw a connection"
+        );
+    }
+}
+}
 
 /// A stand-in for the sinkhole: a listener on 127.0.0.1:8080 *inside* the namespace,
 /// served by the supervisor.
@@ -100,14 +149,16 @@ impl NetnsHook for EchoSink {
     }
 }
 
-#[test]
+on_both_backends! {
 fn hook_sockets_are_served_by_the_supervisor() {
     require_sandbox!();
     let (tx, rx) = mpsc::channel();
     let hook = Arc::new(EchoSink {
         received: Mutex::new(Some(tx)),
     });
-    let sandbox = Sandbox::new().with_netns_hook(hook);
+    let sandbox = Sandbox::new()
+        .with_backend(common::backend())
+        .with_netns_hook(hook);
     let script = "use IO::Socket::INET; my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:8080') or die $!; print $s 'exfil=hello'; close $s;";
     let r = sandbox
         .run(
@@ -118,4 +169,5 @@ fn hook_sockets_are_served_by_the_supervisor() {
     assert_eq!(r.exit.unwrap().code, Some(0), "{r:#?}");
     let got = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(got, b"exfil=hello");
+}
 }

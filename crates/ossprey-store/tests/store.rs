@@ -971,7 +971,7 @@ fn sqlite_read_only_file_is_a_clear_error() {
 /// Not a test: how fast reports are saved (one transaction each).
 /// `cargo test --release -p ossprey-store --test store -- --ignored --nocapture save_throughput`
 #[test]
-#[ignore]
+#[ignore = "benchmark: run with --release -- --ignored --nocapture save_throughput"]
 fn save_throughput() {
     fn measure(name: &str, store: &Store) {
         let base = corpus().remove(0);

@@ -228,9 +228,10 @@ pub struct DynamicArgs {
 
     /// Which sandbox detonates the package: `native` (namespaces, seccomp, landlock on
     /// the host kernel) or `gvisor` (runsc's user-space kernel in between; needs root
-    /// and Debian's `runsc`). Same events and verdicts either way.
-    #[arg(long, value_enum, default_value_t = SandboxBackendArg::Native)]
-    pub sandbox: SandboxBackendArg,
+    /// and Debian's `runsc`). Same events and verdicts either way. Default: the
+    /// config file's `[sandbox] backend`, else `native`.
+    #[arg(long, value_enum, env = "OSSPREY_SANDBOX")]
+    pub sandbox: Option<SandboxBackendArg>,
 }
 
 /// A sandbox backend.

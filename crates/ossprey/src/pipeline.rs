@@ -17,7 +17,7 @@ use ossprey_registry::{Registries, RegistryConfig};
 use ossprey_rules::Suppressions;
 use ossprey_static::PackageFiles;
 
-use crate::cli::{DynamicArgs, PhaseArg, ScanArgs};
+use crate::cli::{DynamicArgs, PhaseArg, SandboxBackendArg, ScanArgs};
 use crate::output::Printer;
 use crate::progress::Progress;
 
@@ -49,7 +49,7 @@ struct DynamicContext {
 impl DynamicContext {
     /// Provisions the runtime once for the whole batch (minutes the first time, with
     /// progress on stderr; a manifest read afterwards).
-    fn new(args: &DynamicArgs, quiet: bool) -> Self {
+    fn new(args: &DynamicArgs, configured: Option<SandboxBackendArg>, quiet: bool) -> Self {
         let phases = args
             .phases
             .iter()
@@ -82,9 +82,10 @@ impl DynamicContext {
                 keep_artifacts: args.keep_artifacts.clone(),
                 scratch_size_bytes: args.scratch_mib << 20,
                 linger: Duration::from_secs(args.linger),
-                backend: match args.sandbox {
-                    crate::cli::SandboxBackendArg::Native => ossprey_dynamic::Backend::Native,
-                    crate::cli::SandboxBackendArg::Gvisor => ossprey_dynamic::Backend::Gvisor,
+                // The flag (or $OSSPREY_SANDBOX) wins over the config file.
+                backend: match args.sandbox.or(configured) {
+                    None | Some(SandboxBackendArg::Native) => ossprey_dynamic::Backend::Native,
+                    Some(SandboxBackendArg::Gvisor) => ossprey_dynamic::Backend::Gvisor,
                 },
             },
             unavailable,
@@ -129,8 +130,9 @@ impl Context {
             max_entries: args.limits.max_entries,
             ..Limits::default()
         };
-        let suppressions = load_suppressions(args)?;
-        let dynamic = dynamic.map(|d| DynamicContext::new(d, args.quiet));
+        let config = load_config(args)?;
+        let suppressions = config.suppressions;
+        let dynamic = dynamic.map(|d| DynamicContext::new(d, config.sandbox, args.quiet));
         Ok(Self {
             registries,
             limits,
@@ -140,18 +142,28 @@ impl Context {
     }
 }
 
-/// The user's allowlist: `--config`, `$OSSPREY_CONFIG`, or `./ossprey.toml`.
+/// What the user's config file says.
+#[derive(Debug, Default)]
+struct UserConfig {
+    /// The `[[allow]]` entries.
+    suppressions: Option<Suppressions>,
+    /// `[sandbox] backend = "native" | "gvisor"`.
+    sandbox: Option<SandboxBackendArg>,
+}
+
+/// The user's config: `--config`, `$OSSPREY_CONFIG`, or `./ossprey.toml`.
 ///
 /// `./ossprey.toml` is not used when the current directory is inside a directory
-/// being scanned: a package must never be able to suppress its own findings.
-fn load_suppressions(args: &ScanArgs) -> anyhow::Result<Option<Suppressions>> {
+/// being scanned: a package must never be able to suppress its own findings (or
+/// choose its sandbox).
+fn load_config(args: &ScanArgs) -> anyhow::Result<UserConfig> {
     let (path, explicit) = match &args.config {
         Some(path) => (path.clone(), true),
         None => (PathBuf::from("ossprey.toml"), false),
     };
     if !explicit {
         if !path.is_file() {
-            return Ok(None);
+            return Ok(UserConfig::default());
         }
         let cwd = std::env::current_dir().context("reading the current directory")?;
         let inside_target = args.targets.iter().any(|t| {
@@ -165,14 +177,44 @@ fn load_suppressions(args: &ScanArgs) -> anyhow::Result<Option<Suppressions>> {
                      (a package must not configure its own scan); pass --config to use it"
                 );
             }
-            return Ok(None);
+            return Ok(UserConfig::default());
         }
     }
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let suppressions =
-        Suppressions::parse(&text).with_context(|| format!("in {}", path.display()))?;
-    Ok(Some(suppressions))
+    parse_config(&text).with_context(|| format!("in {}", path.display()))
+}
+
+/// Splits a config file into its `[sandbox]` table and the allowlist (which keeps
+/// rejecting unknown keys, so a typo is an error, not a silently ignored entry).
+fn parse_config(text: &str) -> anyhow::Result<UserConfig> {
+    let mut table: toml::Table = text.parse()?;
+    let sandbox = match table.remove("sandbox") {
+        None => None,
+        Some(toml::Value::Table(mut section)) => {
+            let backend = match section.remove("backend") {
+                None => None,
+                Some(toml::Value::String(name)) => Some(match name.as_str() {
+                    "native" => SandboxBackendArg::Native,
+                    "gvisor" => SandboxBackendArg::Gvisor,
+                    other => anyhow::bail!(
+                        "[sandbox] backend = {other:?}: expected \"native\" or \"gvisor\""
+                    ),
+                }),
+                Some(_) => anyhow::bail!("[sandbox] backend must be a string"),
+            };
+            if let Some(key) = section.keys().next() {
+                anyhow::bail!("[sandbox] has an unknown key `{key}` (known: backend)");
+            }
+            backend
+        }
+        Some(_) => anyhow::bail!("`sandbox` must be a table: [sandbox]"),
+    };
+    let suppressions = Suppressions::parse(&toml::to_string(&table)?)?;
+    Ok(UserConfig {
+        suppressions: Some(suppressions),
+        sandbox,
+    })
 }
 
 /// Scans every target of `args` (and with `dynamic`, runs it in the sandbox), printing
@@ -534,4 +576,34 @@ fn read_bounded(path: &Path, limits: &Limits) -> Result<Vec<u8>, ReportError> {
         ));
     }
     std::fs::read(path).map_err(io_err)
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    #[test]
+    fn the_config_file_picks_the_sandbox_and_keeps_its_allowlist() {
+        let c = parse_config(
+            "[sandbox]\nbackend = \"gvisor\"\n\n[[allow]]\nrule = \"X\"\nreason = \"ours\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sandbox, Some(SandboxBackendArg::Gvisor));
+        assert!(!c.suppressions.unwrap().is_empty());
+        let plain = parse_config("[[allow]]\nrule = \"X\"\nreason = \"ours\"\n").unwrap();
+        assert_eq!(plain.sandbox, None);
+    }
+
+    #[test]
+    fn config_mistakes_are_errors() {
+        for bad in [
+            "[sandbox]\nbackend = \"docker\"\n",
+            "[sandbox]\nbackend = 1\n",
+            "[sandbox]\nbakend = \"gvisor\"\n",
+            "sandbox = \"gvisor\"\n",
+            "[[allow]]\nrules = \"X\"\nreason = \"typo\"\n",
+        ] {
+            assert!(parse_config(bad).is_err(), "{bad}");
+        }
+    }
 }

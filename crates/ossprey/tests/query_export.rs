@@ -9,6 +9,9 @@ use std::process::{Command, Output};
 use ossprey_testkit::archives;
 use serde_json::Value;
 
+mod common;
+use common::schema::validate;
+
 fn ossprey(args: &[&str], cache: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ossprey"))
         .args(args)
@@ -57,20 +60,6 @@ fn benign_sdist(dir: &Path) -> PathBuf {
     ]);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-fn validate(doc: &Value, schema: &str, what: &str) {
-    let schema: Value = serde_json::from_str(schema).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{what} schema violations:\n{}",
-        errors.join("\n")
-    );
 }
 
 /// Scans both packages into the database at `db` and checks everything `query` and

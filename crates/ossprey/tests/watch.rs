@@ -10,6 +10,9 @@ use ossprey_store::Store;
 use ossprey_testkit::postgres::PgServer;
 use ossprey_testkit::{FakeServer, Reply};
 
+mod common;
+use common::store::jobs;
+
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../ossprey-feeds/tests/fixtures/{name}",
@@ -76,26 +79,6 @@ fn watch_once(db: &str, base: &str) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn jobs(store: &Store) -> Vec<String> {
-    let rows = store
-        .raw_query(
-            "SELECT ecosystem, name, version, kind FROM jobs ORDER BY ecosystem, name, version",
-        )
-        .unwrap();
-    rows.iter()
-        .map(|r| {
-            let s = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_owned();
-            format!(
-                "{}:{}@{} {}",
-                s("ecosystem"),
-                s("name"),
-                s("version"),
-                s("kind")
-            )
-        })
-        .collect()
 }
 
 /// The expectations shared by both backends.

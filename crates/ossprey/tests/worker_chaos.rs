@@ -16,6 +16,9 @@ use ossprey_model::Ecosystem;
 use ossprey_store::{JobState, NewJob, QueueCounts, Store};
 use ossprey_testkit::postgres::PgServer;
 
+mod common;
+use common::store::scalar;
+
 const JOBS: usize = 1000;
 const WORKERS: usize = 4;
 
@@ -168,19 +171,6 @@ fn enqueue_fake_jobs(store: &Store, n: usize) {
             })
             .unwrap();
     }
-}
-
-fn scalar(store: &Store, sql: &str) -> i64 {
-    let rows = store.raw_query(sql).unwrap();
-    let row = rows.first().unwrap_or_else(|| panic!("no row from {sql}"));
-    let value = row
-        .values()
-        .next()
-        .unwrap_or_else(|| panic!("no column from {sql}"));
-    value
-        .as_i64()
-        .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
-        .unwrap_or_else(|| panic!("{sql} gave {value}"))
 }
 
 /// Every job done exactly once, one result row per job, nothing else stored.
@@ -564,8 +554,8 @@ fn long_jobs_keep_their_lease() {
 /// result too (an error report, not a retry).
 #[test]
 fn scan_jobs_run_the_static_pipeline() {
-    use ossprey_testkit::archives::{gzip, sha256_hex, tar_bytes};
-    use ossprey_testkit::{FakeServer, Reply};
+    use ossprey_testkit::FakeServer;
+    use ossprey_testkit::archives::{gzip, tar_bytes};
 
     let server = FakeServer::start();
     let sdist = gzip(&tar_bytes(&[
@@ -578,19 +568,7 @@ fn scan_jobs_run_the_static_pipeline() {
             b"from setuptools import setup\nsetup(name='demo')\n",
         ),
     ]));
-    let sha = sha256_hex(&sdist);
-    let file_url = format!("{}/files/demo-1.0.tar.gz", server.base);
-    server.route(
-        "/pypi/demo/json",
-        vec![Reply::json(&serde_json::json!({
-            "info": {"name": "demo", "version": "1.0"},
-            "releases": {"1.0": [{
-                "filename": "demo-1.0.tar.gz", "url": file_url, "packagetype": "sdist",
-                "digests": {"sha256": sha}, "yanked": false
-            }]}
-        }))],
-    );
-    server.route("/files/demo-1.0.tar.gz", vec![Reply::ok(sdist.clone())]);
+    let sha = common::fake_registry::serve_pypi_sdist(&server, "demo", "1.0", sdist);
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("scan.db").display());

@@ -17,6 +17,7 @@ pub(super) fn write(
     policy: &Policy,
     phase: &Phase,
     env: &[(String, String)],
+    cgroup: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Result<PathBuf, SandboxError> {
     let root = staging.join("root");
@@ -141,11 +142,25 @@ pub(super) fn write(
             rlimits.push(json!({"type": ty, "hard": v, "soft": v}));
         }
     }
-    if l.cgroup_memory_bytes.is_some() || l.cgroup_max_pids.is_some() {
-        notes.push(
-            "gvisor: cgroup limits not applied (runsc runs with --ignore-cgroups); rlimits are"
+    // The memory cgroup bounds the whole sandbox (sentry included): reaching it kills
+    // the sandbox, not one process. No pids limit: the sentry's own threads would count,
+    // and processes inside are the sentry's tasks, bounded by RLIMIT_NPROC above.
+    let mut linux = json!({
+        "namespaces": [
+            {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+            {"type": "uts"}, {"type": "mount"},
+        ],
+    });
+    match (cgroup, l.cgroup_memory_bytes) {
+        (Some(path), Some(limit)) => {
+            linux["cgroupsPath"] = json!(path);
+            linux["resources"] = json!({"memory": {"limit": limit}});
+        }
+        (None, Some(_)) => notes.push(
+            "gvisor: memory cgroup not applied (no cgroup v1 memory controller); rlimits are"
                 .into(),
-        );
+        ),
+        _ => {}
     }
     let cwd = phase.cwd.clone().unwrap_or_else(|| id.home.clone());
     let config = json!({
@@ -163,12 +178,7 @@ pub(super) fn write(
         "root": {"path": root, "readonly": true},
         "hostname": id.hostname,
         "mounts": mounts,
-        "linux": {
-            "namespaces": [
-                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-                {"type": "uts"}, {"type": "mount"},
-            ],
-        },
+        "linux": linux,
     });
     std::fs::write(
         bundle.join("config.json"),

@@ -36,6 +36,10 @@ use crate::{Collector, MAX_EVENTS, NetnsHook, Outcome};
 /// measured, and systrap is newer than Debian's build).
 const PLATFORM: &str = "ptrace";
 
+/// How long a runsc control command (`kill`, `delete`) or the last output may take
+/// after the run before it is given up on.
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Bytes of each string argument runsc prints (paths, argv entries).
 const STRACE_LOG_SIZE: u32 = 4096;
 
@@ -133,7 +137,18 @@ pub(crate) fn run(
     let staging = Staging::new()?;
     let mut notes = vec![format!("gvisor: {} (platform {PLATFORM})", info.version)];
     let env = crate::phase_env(policy, phase);
-    let bundle_dir = bundle::write(&staging.dir, policy, phase, &env, &mut notes)?;
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let id = format!(
+        "ossprey-{}-{}",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    );
+    // runsc puts the sandbox in a cgroup of its own under each v1 controller.
+    let cgroup_path = format!("/ossprey-gvisor/{id}");
+    let cgroup = (policy.limits.cgroup_memory_bytes.is_some()
+        && Path::new("/sys/fs/cgroup/memory").is_dir())
+    .then_some(cgroup_path.as_str());
+    let bundle_dir = bundle::write(&staging.dir, policy, phase, &env, cgroup, &mut notes)?;
 
     // The network: the hook's sealed namespace, built before runsc starts and held
     // until it ended; without a hook, gVisor's own loopback only.
@@ -152,16 +167,12 @@ pub(crate) fn run(
     let log_dir = staging.dir.join("log");
     std::fs::create_dir_all(&state)?;
     std::fs::create_dir_all(&log_dir)?;
-    static RUNS: AtomicU64 = AtomicU64::new(0);
-    let id = format!(
-        "ossprey-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
-    );
     let global = |cmd: &mut Command| {
         cmd.arg(format!("--root={}", state.display()))
-            .arg(format!("--platform={PLATFORM}"))
-            .arg("--ignore-cgroups");
+            .arg(format!("--platform={PLATFORM}"));
+        if cgroup.is_none() {
+            cmd.arg("--ignore-cgroups");
+        }
     };
     let mut cmd = match &network {
         Some(n) => {
@@ -207,20 +218,21 @@ pub(crate) fn run(
 
     let deadline = start + phase.timeout;
     let mut outcome = Outcome::Ended;
+    let mut runsc_status = None;
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(s)) => {
+                runsc_status = Some(s);
+                break;
+            }
             Ok(None) if Instant::now() >= deadline => {
                 outcome = Outcome::Deadline;
                 // runsc's own kill takes the whole sandbox down; killing the runsc
                 // process then ends the wait.
                 let mut kill = Command::new(&info.path);
                 global(&mut kill);
-                let _ = kill
-                    .args(["kill", "--all", &id, "KILL"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+                kill.args(["kill", "--all", &id, "KILL"]);
+                run_bounded(kill, CONTROL_TIMEOUT);
                 std::thread::sleep(Duration::from_millis(200));
                 let _ = child.kill();
                 let _ = child.wait();
@@ -239,27 +251,36 @@ pub(crate) fn run(
     // Always remove the container's state (a killed runsc leaves it behind).
     let mut delete = Command::new(&info.path);
     global(&mut delete);
-    let _ = delete
-        .args(["delete", "--force", &id])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    delete.args(["delete", "--force", &id]);
+    if !run_bounded(delete, CONTROL_TIMEOUT) {
+        notes.push(format!(
+            "gvisor: `runsc delete --force {id}` did not finish"
+        ));
+    }
     let elapsed = start.elapsed();
     drop(network);
+    if cgroup.is_some() {
+        remove_cgroups(&cgroup_path);
+    }
 
     let mut collector = Collector::new(cap);
     collector.notes = notes;
-    if let Some(t) = out_reader
-        && let Ok((kept, total)) = t.join()
-    {
-        collector.stdout.kept = kept;
-        collector.stdout.total = total;
-    }
-    if let Some(t) = err_reader
-        && let Ok((kept, total)) = t.join()
-    {
-        collector.stderr.kept = kept;
-        collector.stderr.total = total;
+    // The pipes close when the sandbox's last process is gone; never wait forever.
+    let give_up = Instant::now() + CONTROL_TIMEOUT;
+    for (reader, capture) in [
+        (out_reader, &mut collector.stdout),
+        (err_reader, &mut collector.stderr),
+    ] {
+        let Some(rx) = reader else { continue };
+        match rx.recv_timeout(give_up.saturating_duration_since(Instant::now())) {
+            Ok((kept, total)) => {
+                capture.kept = kept;
+                capture.total = total;
+            }
+            Err(_) => collector
+                .notes
+                .push("gvisor: sandbox output did not close; gave up reading".into()),
+        }
     }
     collector.handle(Wire::Interfaces(interfaces));
     let boot_log = read_boot_log(&log_dir, &mut collector.notes);
@@ -320,6 +341,24 @@ pub(crate) fn run(
     {
         collector.handle(Wire::MainExited { pid: 1, status });
     }
+    // runsc killed by SIGKILL (or reporting it, 128 + 9) without the sentry logging an
+    // exit: the kernel killed the whole sandbox, i.e. it reached its memory cgroup.
+    use std::os::unix::process::ExitStatusExt;
+    let sandbox_killed = runsc_status
+        .is_some_and(|s| s.signal() == Some(libc::SIGKILL) || s.code() == Some(128 + 9));
+    if !main_ended && outcome == Outcome::Ended && main_status.is_none() && sandbox_killed {
+        main_ended = true;
+        collector.notes.push(
+            "gvisor: the whole sandbox was killed by SIGKILL (its memory cgroup limit)".into(),
+        );
+        collector.handle(Wire::MainExited {
+            pid: 1,
+            status: ExitStatus {
+                code: None,
+                signal: Some(libc::SIGKILL),
+            },
+        });
+    }
     if !main_ended
         && outcome == Outcome::Ended
         && main_status.is_none()
@@ -330,7 +369,7 @@ pub(crate) fn run(
     let mut isolation = IsolationReport {
         interfaces: collector.interfaces.clone(),
         landlock: "not_applicable_gvisor".into(),
-        cgroup: false,
+        cgroup: cgroup.is_some(),
         peak_memory_bytes: None,
         notes: std::mem::take(&mut collector.notes),
     };
@@ -342,11 +381,63 @@ pub(crate) fn run(
     Ok(collector.finish(outcome, elapsed, isolation))
 }
 
-/// Read a pipe to its end, keeping the first `cap` bytes and counting the rest.
+/// Remove the run's cgroup under every v1 controller (a runsc killed at the deadline
+/// leaves it behind). `rmdir` only removes empty cgroups: nothing else can go.
+fn remove_cgroups(path: &str) {
+    let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") else {
+        return;
+    };
+    let dirs: Vec<PathBuf> = controllers
+        .filter_map(|e| e.ok())
+        .map(|c| c.path().join(path.trim_start_matches('/')))
+        .collect();
+    // The sentry may still be exiting after a forced delete: retry for a moment.
+    for _ in 0..20 {
+        let mut left = false;
+        for dir in &dirs {
+            if dir.is_dir() && std::fs::remove_dir(dir).is_err() {
+                left = true;
+            }
+        }
+        if !left {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Run a runsc control command, killing it after `timeout`. Returns whether it ended
+/// by itself.
+fn run_bounded(mut cmd: Command, timeout: Duration) -> bool {
+    let Ok(mut child) = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let until = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => return true,
+            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
+
+/// Read a pipe to its end on a thread, keeping the first `cap` bytes and counting the
+/// rest; the result arrives on the returned channel.
 fn capture_thread(
     mut r: impl Read + Send + 'static,
     cap: usize,
-) -> std::thread::JoinHandle<(Vec<u8>, u64)> {
+) -> std::sync::mpsc::Receiver<(Vec<u8>, u64)> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         let mut total = 0u64;
@@ -359,8 +450,9 @@ fn capture_thread(
             let room = cap.saturating_sub(kept.len());
             kept.extend_from_slice(buf.get(..n.min(room)).unwrap_or_default());
         }
-        (kept, total)
-    })
+        let _ = tx.send((kept, total));
+    });
+    rx
 }
 
 /// The sentry's log (`runsc.log.*.boot.txt`), bounded, lossily decoded.

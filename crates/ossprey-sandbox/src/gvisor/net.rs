@@ -22,13 +22,16 @@ use std::path::PathBuf;
 
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::signal::{Signal, kill};
-use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, setsockopt, socketpair, sockopt};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid};
 
 use crate::error::{SandboxError, sys as sys_err};
 use crate::netns::{NetnsHook, parse_net_dev, recv_fds, send_fds};
 use crate::sys;
+
+/// Most seconds the hook may take to configure the namespace.
+const HOOK_TIMEOUT_SECS: i64 = 20;
 
 /// The sealed namespace of one run, held by a paused child; dropping it ends the child.
 #[derive(Debug)]
@@ -64,6 +67,13 @@ impl Network {
             ForkResult::Parent { child: pid } => pid,
         };
         drop(child);
+        // A hook that hangs (a stuck `nft`) must not hang the run: bounded wait.
+        setsockopt(
+            &parent,
+            sockopt::ReceiveTimeout,
+            &nix::sys::time::TimeVal::new(HOOK_TIMEOUT_SECS, 0),
+        )
+        .map_err(sys_err("setsockopt(SO_RCVTIMEO)"))?;
         // Owned from here on: dropping `net` kills and reaps the holder.
         let mut net = Network {
             holder,

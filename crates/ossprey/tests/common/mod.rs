@@ -3,8 +3,15 @@
 //! when the host cannot run the sandbox, running the binary against fake registries on
 //! a closed loopback port, and reading the JSON report.
 //!
+//! The submodules serve the service tests (`worker_chaos.rs`, `query_export.rs`,
+//! `service_e2e.rs`): fake registry endpoints, store counts, schema validation.
+//!
 //! Each test binary uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
+
+pub mod fake_registry;
+pub mod schema;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
