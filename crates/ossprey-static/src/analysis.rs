@@ -7,6 +7,9 @@
 //! module, npm `main`) than in a function nobody calls. [`RunsAt`] records that
 //! for every file; rules weigh their findings by it.
 //!
+//! Large packages are tiered (see [`crate::tier`]): not every file is parsed,
+//! and files found to run at install or import time are parsed when found.
+//!
 //! Nothing here executes package code.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -79,6 +82,24 @@ impl StaticFacts {
 /// importing it are parsed, so marking and parsing alternate until no
 /// unparsed file is found to run unprompted.
 pub fn analyze(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
+    // JavaScript parses need a deep stack; with more than one JavaScript file,
+    // give the whole package one such thread rather than each file its own
+    // hand-off (see `facts::js::with_parse_stack`).
+    let js_files = files
+        .entries()
+        .iter()
+        .filter(|e| matches!(e.kind, FileKind::Javascript | FileKind::Typescript))
+        .take(2)
+        .count();
+    if js_files > 1
+        && let Some(facts) = crate::facts::js::with_parse_stack(|| analyze_here(files, manifest))
+    {
+        return facts;
+    }
+    analyze_here(files, manifest)
+}
+
+fn analyze_here(files: &PackageFiles, manifest: &ManifestFacts) -> StaticFacts {
     let source_bytes: u64 = files
         .kept()
         .filter(|(e, _)| is_text_kind(e.kind) && language_of(e.kind).is_some())
@@ -745,144 +766,53 @@ fn local_module_paths(
 }
 
 #[cfg(test)]
-mod perf_probe_tmp {
-    use std::collections::BTreeMap;
+mod bulk_tests {
+    use super::*;
+    use crate::facts::{Arg, Call};
+
+    fn call(callee: &str, arg: Arg, line: u32, scope: Option<&str>) -> Call {
+        Call {
+            callee: callee.to_owned(),
+            args: vec![arg],
+            kwargs: Vec::new(),
+            line,
+            scope: scope.map(str::to_owned),
+            snippet: format!("{callee} at {line}"),
+        }
+    }
+
     #[test]
-    #[ignore]
-    fn probe() {
-        let path = std::env::var("PROBE").unwrap();
-        let files = crate::PackageFiles::collect_path(
-            std::path::Path::new(&path),
-            &crate::Limits::default(),
-        )
-        .unwrap();
-        let manifest = crate::manifest::extract(&files, crate::detect_ecosystem(&files, None));
-        let facts = super::analyze(&files, &manifest);
-        let size = |f: &super::SourceFacts| {
-            let c: usize = f
-                .calls
-                .iter()
-                .map(|c| {
-                    100 + c.callee.len()
-                        + c.snippet.len()
-                        + c.scope.as_ref().map_or(0, |s| s.len())
-                        + c.args.len() * 48
-                })
-                .sum();
-            let s: usize = f.strings.iter().map(|s| 64 + s.value.len()).sum();
-            (f.calls.len(), c, f.strings.len(), s)
+    fn bulk_files_keep_one_env_read_per_name_and_level_and_drop_alias_chains() {
+        let env = |name: &str| Arg::Str(name.to_owned());
+        let mut facts = SourceFacts {
+            calls: vec![
+                call("process.env", env("NODE_ENV"), 1, Some("f")),
+                call("process.env", env("NODE_ENV"), 2, Some("g")),
+                call("process.env", env("NODE_ENV"), 3, None),
+                call("process.env", env("NODE_ENV"), 4, None),
+                call("process.env", env("NPM_TOKEN"), 5, Some("f")),
+                call("process.env", Arg::Other, 6, Some("f")),
+                call("process.env", Arg::Other, 7, Some("f")),
+                call(
+                    "process.env.X.next.next.comments.name.length",
+                    Arg::Other,
+                    8,
+                    None,
+                ),
+                call(
+                    "process.env.X.next.next.comments.write",
+                    Arg::Other,
+                    9,
+                    None,
+                ),
+                call("fs.promises.readFile", Arg::Other, 10, Some("f")),
+            ],
+            ..SourceFacts::default()
         };
-        let mut tot = (0, 0, 0, 0);
-        let mut per: Vec<(usize, String, bool)> = Vec::new();
-        let mut parsed = 0;
-        let mut unparsed = 0;
-        for f in &facts.files {
-            if let Some(s) = &f.source {
-                parsed += 1;
-                let z = size(s);
-                tot.0 += z.0;
-                tot.1 += z.1;
-                tot.2 += z.2;
-                tot.3 += z.3;
-                per.push((
-                    z.1 + z.3,
-                    f.path.clone(),
-                    f.runs_at != super::RunsAt::Runtime,
-                ));
-            } else if f.language.is_some() {
-                unparsed += 1;
-            }
-        }
-        per.sort();
-        let tj: usize = facts
-            .files
-            .iter()
-            .map(|f| serde_json::to_string(&f.text).unwrap().len())
-            .sum();
-        let sj: usize = facts
-            .files
-            .iter()
-            .filter_map(|f| f.source.as_ref())
-            .map(|s| serde_json::to_string(s).unwrap().len())
-            .sum();
-        let snip: usize = facts
-            .files
-            .iter()
-            .filter_map(|f| f.source.as_ref())
-            .flat_map(|s| s.calls.iter())
-            .map(|c| c.snippet.len())
-            .sum();
-        let callee: usize = facts
-            .files
-            .iter()
-            .filter_map(|f| f.source.as_ref())
-            .flat_map(|s| s.calls.iter())
-            .map(|c| c.callee.len())
-            .sum();
-        let strs: usize = facts
-            .files
-            .iter()
-            .filter_map(|f| f.source.as_ref())
-            .flat_map(|s| s.strings.iter())
-            .map(|c| c.value.len())
-            .sum();
-        let mut roots: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-        for c in facts
-            .files
-            .iter()
-            .filter_map(|f| f.source.as_ref())
-            .flat_map(|s| s.calls.iter())
-        {
-            let k = if c.callee.starts_with("?.") {
-                c.callee.clone()
-            } else if !c.callee.contains('.') && c.scope.is_none() {
-                "<bare-top>".into()
-            } else {
-                c.callee.split('.').next().unwrap().to_owned()
-            };
-            let e = roots.entry(k).or_default();
-            e.0 += 1;
-            e.1 += 150
-                + c.callee.len()
-                + c.snippet.len()
-                + serde_json::to_string(&c.args).unwrap().len();
-        }
-        let mut rv: Vec<_> = roots.into_iter().collect();
-        rv.sort_by_key(|x| std::cmp::Reverse(x.1.1));
-        eprintln!("roots {:?}", &rv[..15]);
-        let mut pc: BTreeMap<String, usize> = BTreeMap::new();
-        for (f, c) in facts
-            .files
-            .iter()
-            .filter_map(|f| f.source.as_ref().map(|s| (f, s)))
-            .flat_map(|(f, s)| s.calls.iter().map(move |c| (f, c)))
-        {
-            if c.callee.starts_with("process") {
-                *pc.entry(format!(
-                    "{} {:?} {} {}",
-                    c.callee,
-                    c.args
-                        .first()
-                        .map(|a| format!("{a:?}").chars().take(40).collect::<String>()),
-                    f.path.rsplit('/').next().unwrap(),
-                    s_len(f)
-                ))
-                .or_default() += 1;
-            }
-        }
-        fn s_len(f: &super::FileAnalysis) -> usize {
-            f.source.as_ref().map_or(0, |s| s.calls.len())
-        }
-        let mut pv: Vec<_> = pc.into_iter().collect();
-        pv.sort_by_key(|x| std::cmp::Reverse(x.1));
-        eprintln!("pc {:?}", &pv[..8]);
-        eprintln!("json text {tj} source {sj} snippets {snip} callees {callee} strings {strs}");
-        eprintln!(
-            "parsed {parsed} unparsed {unparsed} tot {tot:?} text {}",
-            files.kept().map(|(_, d)| d.len()).sum::<usize>()
-        );
-        for p in per.iter().rev().take(10) {
-            eprintln!("{p:?}");
-        }
+        keep_notable(&mut facts);
+        let lines: Vec<u32> = facts.calls.iter().map(|c| c.line).collect();
+        // First scoped and first top-level NODE_ENV read, NPM_TOKEN, both
+        // whole-object reads, the chain ending in a notable method, fs.
+        assert_eq!(lines, [1, 3, 5, 6, 7, 9, 10]);
     }
 }

@@ -4,7 +4,19 @@
 //! sha256, kind and entropy, and the contents of the text-like files) and the
 //! **manifest facts** ([`manifest::extract`]: identity, dependencies, and the
 //! install hooks through which package managers run a package's code).
-//! JavaScript and Python parsers come next and read from [`PackageFiles`].
+//! On those: per-file facts ([`facts`]: parsers for JavaScript/TypeScript and
+//! Python, a parser-free text scan, a shell tokenizer), [`analysis`] (which
+//! file runs when), and [`metadata`] (typosquatting, dependency confusion).
+//!
+//! **Cost budget.** Every text file is text-scanned. Packages with at most
+//! [`tier::PARSE_ALL_BYTES`] of Python/JavaScript/TypeScript are parsed whole;
+//! above that, [`tier`] parses small files, install- and import-time files
+//! and files whose text shows a signal, and leaves large runtime-only files
+//! without any to the text scan. Single files above
+//! [`analysis::MAX_PARSE_BYTES`] are never parsed. Facts of bulky files are
+//! cut to what rules read (`analysis::keep_notable`). Together these keep a
+//! scan within the speed and memory targets (median ≤ 10 ms, ≤ 200 MB on any
+//! one package) on the large packages that decide them.
 //!
 //! Everything here reads attacker-controlled bytes: it must never panic, never
 //! execute or import package code, never write to disk, and never fail on a

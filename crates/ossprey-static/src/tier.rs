@@ -233,6 +233,85 @@ mod tests {
         assert!(!capability_signal(js, "export const x = [1, 2, 3];"));
     }
 
+    /// Ordinary code with no capability token, `bytes` long.
+    fn filler(bytes: usize) -> String {
+        let mut out = String::new();
+        let mut i = 0;
+        while out.len() < bytes {
+            out.push_str(&format!("def f{i}(x):\n    return x + {i}\n\n"));
+            i += 1;
+        }
+        out
+    }
+
+    fn analyze(files: &[(&str, String)]) -> crate::analysis::StaticFacts {
+        let files = crate::PackageFiles::from_memory(files.iter().map(|(p, d)| (*p, d.as_bytes())));
+        let manifest = crate::manifest::extract(&files, Some(ossprey_model::Ecosystem::Pypi));
+        crate::analysis::analyze(&files, &manifest)
+    }
+
+    fn package(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+        let big = filler(64 << 10);
+        let mut files = vec![
+            (
+                "pkg-1.0/PKG-INFO",
+                "Metadata-Version: 2.1\nName: pkg\nVersion: 1.0\n".to_owned(),
+            ),
+            ("pkg-1.0/pkg/__init__.py", "from . import core\n".to_owned()),
+            (
+                "pkg-1.0/pkg/core.py",
+                format!("from . import helpers\n{big}"),
+            ),
+            ("pkg-1.0/pkg/helpers.py", big.clone()),
+            ("pkg-1.0/pkg/runner.py", format!("{big}\nexec(payload)\n")),
+            ("pkg-1.0/pkg/quiet.py", big.clone()),
+            ("pkg-1.0/pkg/copy_a.py", format!("import subprocess\n{big}")),
+            ("pkg-1.0/pkg/copy_b.py", format!("import subprocess\n{big}")),
+        ];
+        files.extend(extra.iter().cloned());
+        files
+    }
+
+    #[test]
+    fn large_packages_parse_only_what_runs_or_signals() {
+        let tables = filler(usize::try_from(PARSE_ALL_BYTES).unwrap_or(usize::MAX) + 1);
+        let facts = analyze(&package(&[("pkg-1.0/pkg/tables.py", tables)]));
+        let parsed = |name: &str| {
+            let f = facts
+                .file(&format!("pkg-1.0/pkg/{name}"))
+                .unwrap_or_else(|| panic!("{name} analysed"));
+            f.source.is_some()
+        };
+        // Runtime-only, large, no signal: scanned, not parsed.
+        assert!(!parsed("tables.py"));
+        assert!(!parsed("quiet.py"));
+        assert!(
+            facts
+                .file("pkg-1.0/pkg/quiet.py")
+                .is_some_and(|f| f.text.obfuscation.lines > 0)
+        );
+        // Small, or a capability token.
+        assert!(parsed("__init__.py"));
+        assert!(parsed("runner.py"));
+        // Import time, one and two hops from `__init__.py`: parsed on demand,
+        // and the second hop is only known once the first is parsed.
+        assert!(parsed("core.py"));
+        assert!(parsed("helpers.py"));
+        let helpers = facts.file("pkg-1.0/pkg/helpers.py");
+        assert!(helpers.is_some_and(|f| f.runs_at == crate::analysis::RunsAt::Import));
+        // The same large content twice: the first copy carries the facts.
+        assert!(parsed("copy_a.py"));
+        assert!(!parsed("copy_b.py"));
+    }
+
+    #[test]
+    fn packages_under_the_budget_are_parsed_whole() {
+        let facts = analyze(&package(&[]));
+        for f in facts.files.iter().filter(|f| f.language.is_some()) {
+            assert!(f.source.is_some(), "{} parsed", f.path);
+        }
+    }
+
     #[test]
     fn small_files_and_text_signals_are_always_parsed() {
         let quiet = crate::facts::text::scan("x = 1\n");

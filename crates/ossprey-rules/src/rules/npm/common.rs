@@ -254,15 +254,35 @@ fn run_by_install_shell(input: &Input<'_>, file: &FileAnalysis) -> bool {
 }
 
 /// Local modules (`./x`) that inline Node code requires.
+///
+/// Remembered per thread: [`context`] asks for every file of a package and
+/// every rule, and re-parsing the same hook command each time was most of
+/// the scan of a package of thousands of modules with an inline hook.
 fn inline_requires(code: &str) -> Vec<String> {
-    ossprey_static::facts::js::extract("inline.js", code)
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>> =
+            std::cell::RefCell::default();
+    }
+    if let Some(found) = SEEN.with(|seen| seen.borrow().get(code).cloned()) {
+        return found;
+    }
+    let found: Vec<String> = ossprey_static::facts::js::extract("inline.js", code)
         .calls
         .iter()
         .filter(|c| c.callee == "require")
         .filter_map(|c| c.args.first()?.as_str())
         .filter(|m| m.starts_with("./"))
         .map(str::to_owned)
-        .collect()
+        .collect();
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        // Hook commands are few per package; bound the cache across packages.
+        if seen.len() >= 256 {
+            seen.clear();
+        }
+        seen.insert(code.to_owned(), found.clone());
+    });
+    found
 }
 
 fn hook_runs_main(input: &Input<'_>) -> bool {
