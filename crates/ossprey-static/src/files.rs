@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use ossprey_archive::{ArchiveError, Entry, EntryKind, Format, Limits, Note};
 use ossprey_model::{ArchiveNote, FileEntry, FileKind, Inventory, LinkInfo, LinkKind};
@@ -27,8 +28,11 @@ pub struct PackageFiles {
     entries: Vec<FileEntry>,
     /// Nesting depth of each entry (0 = the archive itself), parallel to `entries`.
     depths: Vec<u32>,
-    /// Kept content of each entry, parallel to `entries`.
-    contents: Vec<Option<Kept>>,
+    /// Kept content of each entry, parallel to `entries`. Entries with the
+    /// same content share one copy: bundles ship the same multi-megabyte file
+    /// under several paths (`dist/esm`, `dist/cjs`, `dist/collection`):
+    /// 17 of 75 MB of text in one large npm package.
+    contents: Vec<Option<Arc<Kept>>>,
     /// Path → index of the *last* entry with that path (what an extractor would leave).
     by_path: HashMap<String, usize>,
     notes: Vec<ArchiveNote>,
@@ -116,7 +120,7 @@ impl PackageFiles {
         self.by_path
             .get(path)
             .and_then(|&i| self.contents.get(i))
-            .and_then(Option::as_ref)
+            .and_then(Option::as_deref)
     }
 
     /// Entries whose content was kept, with that content.
@@ -152,7 +156,7 @@ impl PackageFiles {
     pub(crate) fn text_at(&self, index: usize) -> Option<Cow<'_, str>> {
         self.contents
             .get(index)
-            .and_then(Option::as_ref)
+            .and_then(Option::as_deref)
             .map(Kept::text)
     }
 
@@ -197,6 +201,9 @@ impl PackageFiles {
 pub struct PackageFilesBuilder {
     files: PackageFiles,
     max_kept_bytes: usize,
+    /// Kept contents so far by sha256, so that a content seen again is shared
+    /// rather than copied (see `PackageFiles::contents`).
+    kept_by_sha256: HashMap<String, Arc<Kept>>,
 }
 
 impl Default for PackageFilesBuilder {
@@ -210,6 +217,7 @@ impl PackageFilesBuilder {
         Self {
             files: PackageFiles::default(),
             max_kept_bytes: DEFAULT_MAX_KEPT_BYTES,
+            kept_by_sha256: HashMap::new(),
         }
     }
 
@@ -251,6 +259,13 @@ impl PackageFilesBuilder {
         let keep =
             data.len() <= self.max_kept_bytes && (is_text_kind(kind) || is_manifest_name(path));
         self.files.total_bytes += data.len() as u64;
+        let content = keep.then(|| {
+            Arc::clone(
+                self.kept_by_sha256
+                    .entry(sha256.clone())
+                    .or_insert_with(|| Arc::new(Kept::new(data))),
+            )
+        });
         self.push(
             FileEntry {
                 path: path.to_owned(),
@@ -262,7 +277,7 @@ impl PackageFilesBuilder {
                 link: None,
             },
             depth,
-            keep.then(|| Kept::new(data)),
+            content,
         );
         self
     }
@@ -306,7 +321,7 @@ impl PackageFilesBuilder {
             }));
     }
 
-    fn push(&mut self, entry: FileEntry, depth: u32, content: Option<Kept>) {
+    fn push(&mut self, entry: FileEntry, depth: u32, content: Option<Arc<Kept>>) {
         let files = &mut self.files;
         files
             .by_path
@@ -689,6 +704,30 @@ mod tests {
             (link.kind, link.target.as_str(), link.escapes),
             (LinkKind::Symlink, "/etc/shadow", true)
         );
+    }
+
+    #[test]
+    fn identical_contents_are_kept_once_and_read_back_under_each_path() {
+        let bundle = "var a = 1;\n".repeat(1000);
+        let invalid = b"caf\xe9 = 1\n";
+        let files = PackageFiles::from_memory([
+            ("p/dist/esm/x.js", bundle.as_bytes()),
+            ("p/dist/cjs/x.js", b"other".as_slice()),
+            ("p/dist/collection/x.js", bundle.as_bytes()),
+            ("p/a.py", invalid.as_slice()),
+            ("p/b.py", invalid.as_slice()),
+        ]);
+        let esm = files.content("p/dist/esm/x.js").unwrap();
+        let collection = files.content("p/dist/collection/x.js").unwrap();
+        assert_eq!(esm, bundle.as_bytes());
+        // One copy in memory, not two.
+        assert!(std::ptr::eq(esm.as_ptr(), collection.as_ptr()));
+        assert_eq!(files.content("p/dist/cjs/x.js"), Some(b"other".as_slice()));
+        assert_eq!(files.text("p/b.py").as_deref(), Some("caf\u{fffd} = 1\n"));
+        assert!(std::ptr::eq(
+            files.content("p/a.py").unwrap().as_ptr(),
+            files.content("p/b.py").unwrap().as_ptr()
+        ));
     }
 
     #[test]
