@@ -10,7 +10,14 @@ use crate::error::SandboxError;
 use crate::plan::{MountStep, mount_plan};
 use crate::policy::{Phase, Policy};
 
-/// Write `<staging>/bundle/config.json` (and the root and `/etc` it names); returns the
+/// The container's first process (pid 1): it waits for the sandbox to be killed. Its
+/// events are not the package's and are dropped.
+pub(super) const INIT_ARGV: [&str; 2] = ["sleep", "2147483647"];
+
+/// The phase's command, as an OCI process for `runsc exec --process`, in the bundle.
+pub(super) const PROCESS_FILE: &str = "process.json";
+
+/// Write `<staging>/bundle/config.json` and `process.json` (and the root and `/etc` it names); returns the
 /// bundle directory.
 pub(super) fn write(
     staging: &Path,
@@ -163,18 +170,30 @@ pub(super) fn write(
         _ => {}
     }
     let cwd = phase.cwd.clone().unwrap_or_else(|| id.home.clone());
-    let config = json!({
-        "ociVersion": "1.0.0",
-        "process": {
+    let process = |args: &[String]| {
+        json!({
             "terminal": false,
             "user": {"uid": id.uid, "gid": id.gid},
-            "args": phase.argv,
+            "args": args,
             "env": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
             "cwd": cwd,
             "rlimits": rlimits,
             "noNewPrivileges": true,
             "capabilities": {"bounding": [], "effective": [], "inheritable": [], "permitted": [], "ambient": []},
-        },
+        })
+    };
+    // The container's first process only waits: runsc ends the whole sandbox when it
+    // exits, so the phase's command is `runsc exec`'d beside it (`process.json`) and
+    // what it leaves behind can linger after it ended.
+    let init: Vec<String> = INIT_ARGV.iter().map(|&a| a.to_owned()).collect();
+    std::fs::write(
+        bundle.join(PROCESS_FILE),
+        serde_json::to_vec_pretty(&process(&phase.argv))
+            .map_err(|e| SandboxError::Backend(e.to_string()))?,
+    )?;
+    let config = json!({
+        "ociVersion": "1.0.0",
+        "process": process(&init),
         "root": {"path": root, "readonly": true},
         "hostname": id.hostname,
         "mounts": mounts,

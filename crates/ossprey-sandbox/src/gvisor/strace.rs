@@ -330,12 +330,14 @@ struct Proc {
 }
 
 /// Turn a whole log into events, in log order. `captures(name)` says which environment
-/// variables an exec event records; `initial_argv` and `initial_cwd` are the main
-/// process's (runsc starts it without a logged exec: it is announced at time 0);
+/// variables an exec event records; `main_pid`, `initial_argv` and `initial_cwd` are the
+/// main process's (`runsc exec` starts it without a logged exec: it is announced at
+/// time 0);
 /// `start_tod_us` the phase's start as microseconds since midnight (UTC, as runsc logs).
 pub(crate) fn parse_log<'a>(
     lines: impl IntoIterator<Item = &'a str>,
     captures: &dyn Fn(&str) -> bool,
+    main_pid: i32,
     initial_argv: &[String],
     initial_cwd: &str,
     start_tod_us: u64,
@@ -346,7 +348,7 @@ pub(crate) fn parse_log<'a>(
     let mut dropped = 0u64;
     let mut procs: HashMap<i32, Proc> = HashMap::new();
     procs.insert(
-        1,
+        main_pid,
         Proc {
             argv: initial_argv.to_vec(),
             cwd: initial_cwd.to_owned(),
@@ -355,7 +357,7 @@ pub(crate) fn parse_log<'a>(
     if max_events > 0 {
         events.push(Event {
             time_ms: 0,
-            pid: 1,
+            pid: main_pid,
             kind: EventKind::ProcessStart {
                 ppid: 0,
                 argv: initial_argv.to_vec(),
@@ -669,6 +671,7 @@ mod tests {
         parse_log(
             LOG.lines(),
             &|k| k == "SECRET",
+            1,
             &["sh".to_owned()],
             "/tmp",
             start,
@@ -707,7 +710,7 @@ mod tests {
             "I1125 18:33:25.877283 strace.go:1] [ 1: 1] sh X connect(0x3, 0x1 {Family: AF_INET, Addr: x, Port: 99999}, 0x10) = 0 (0x0) (1µs)",
         ] {
             let _ = parse_line(line);
-            let _ = parse_log([line], &|_| true, &[], "/", 0, 10);
+            let _ = parse_log([line], &|_| true, 1, &[], "/", 0, 10);
         }
     }
 
@@ -814,7 +817,7 @@ mod tests {
 
     #[test]
     fn event_limit_counts_the_rest() {
-        let (ev, dropped) = parse_log(LOG.lines(), &|_| false, &[], "/", 0, 3);
+        let (ev, dropped) = parse_log(LOG.lines(), &|_| false, 1, &[], "/", 0, 3);
         assert_eq!(ev.len(), 3);
         assert!(dropped > 0);
     }
