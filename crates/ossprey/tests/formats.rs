@@ -1,5 +1,7 @@
 //! `--format sarif` and `--format osv` on a package the rules judge malicious.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -29,26 +31,13 @@ fn malicious_sdist(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn benign_sdist(dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("plain-1.0.tar.gz");
-    let bytes = archives::tar_gz(&[
-        (
-            "plain-1.0/PKG-INFO",
-            b"Metadata-Version: 2.1\nName: plain\nVersion: 1.0\nSummary: adds\n",
-        ),
-        (
-            "plain-1.0/plain/__init__.py",
-            b"def add(a, b):\n    return a + b\n",
-        ),
-    ]);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 #[test]
 fn sarif_output_is_valid_against_the_sarif_2_1_0_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let (evil, plain) = (malicious_sdist(dir.path()), benign_sdist(dir.path()));
+    let (evil, plain) = (
+        malicious_sdist(dir.path()),
+        common::benign_sdist(dir.path()),
+    );
     let out = ossprey(
         &[
             "scan",
@@ -66,17 +55,10 @@ fn sarif_output_is_valid_against_the_sarif_2_1_0_schema() {
         String::from_utf8_lossy(&out.stderr)
     );
     let sarif: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let schema: Value =
-        serde_json::from_str(include_str!("schemas/sarif-2.1.0-rtm.5.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "SARIF schema violations:\n{}",
-        errors.join("\n")
+    common::schema::validate(
+        &sarif,
+        include_str!("schemas/sarif-2.1.0-rtm.5.json"),
+        "SARIF",
     );
 
     let results = sarif["runs"][0]["results"].as_array().unwrap();
@@ -107,7 +89,10 @@ fn sarif_output_is_valid_against_the_sarif_2_1_0_schema() {
 #[test]
 fn osv_output_has_a_mal_report_for_malicious_packages_only() {
     let dir = tempfile::tempdir().unwrap();
-    let (evil, plain) = (malicious_sdist(dir.path()), benign_sdist(dir.path()));
+    let (evil, plain) = (
+        malicious_sdist(dir.path()),
+        common::benign_sdist(dir.path()),
+    );
     let out = ossprey(
         &[
             "scan",

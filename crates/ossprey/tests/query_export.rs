@@ -46,27 +46,11 @@ fn malicious_sdist(dir: &Path) -> PathBuf {
     path
 }
 
-fn benign_sdist(dir: &Path) -> PathBuf {
-    let path = dir.join("plain-1.0.tar.gz");
-    let bytes = archives::tar_gz(&[
-        (
-            "plain-1.0/PKG-INFO",
-            b"Metadata-Version: 2.1\nName: plain\nVersion: 1.0\nSummary: adds\n",
-        ),
-        (
-            "plain-1.0/plain/__init__.py",
-            b"def add(a, b):\n    return a + b\n",
-        ),
-    ]);
-    std::fs::write(&path, bytes).unwrap();
-    path
-}
-
 /// Scans both packages into the database at `db` and checks everything `query` and
 /// `export` give back. Shared by the SQLite and PostgreSQL tests.
 fn scan_then_query_and_export(db: &str, dir: &Path) {
     let cache = dir.join("cache");
-    let (evil, plain) = (malicious_sdist(dir), benign_sdist(dir));
+    let (evil, plain) = (malicious_sdist(dir), common::benign_sdist(dir));
     ok(&ossprey(
         &[
             "scan",

@@ -95,3 +95,20 @@ pub fn b64(s: &Value) -> Vec<u8> {
         .decode(s.as_str().unwrap_or_default())
         .expect("base64")
 }
+
+/// A benign PyPI sdist `plain-1.0.tar.gz` written into `dir`: one pure function.
+pub fn benign_sdist(dir: &Path) -> PathBuf {
+    let path = dir.join("plain-1.0.tar.gz");
+    let bytes = ossprey_testkit::archives::tar_gz(&[
+        (
+            "plain-1.0/PKG-INFO",
+            b"Metadata-Version: 2.1\nName: plain\nVersion: 1.0\nSummary: adds\n",
+        ),
+        (
+            "plain-1.0/plain/__init__.py",
+            b"def add(a, b):\n    return a + b\n",
+        ),
+    ]);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
