@@ -229,26 +229,8 @@ impl Store {
                    ON CONFLICT (feed) DO UPDATE SET cursor = excluded.cursor, \
                    updated_at = excluded.updated_at";
         let now = now_rfc3339();
-        let (feed_c, cursor_c) = (clean_text(feed), clean_text(cursor));
-        self.block_on(async {
-            match &self.pool {
-                Pool::Sqlite(p) => sqlx::query(sql)
-                    .bind(&feed_c)
-                    .bind(&cursor_c)
-                    .bind(&now)
-                    .execute(p)
-                    .await
-                    .map(drop),
-                Pool::Postgres(p) => sqlx::query(sql)
-                    .bind(&feed_c)
-                    .bind(&cursor_c)
-                    .bind(&now)
-                    .execute(p)
-                    .await
-                    .map(drop),
-            }
-        })
-        .map_err(|e| self.db_error(e, what()))
+        self.execute_text(sql, &[&clean_text(feed), &clean_text(cursor), &now])
+            .map_err(|e| self.db_error(e, what()))
     }
 
     /// Records that `feed` may have dropped releases (`detail` says between what).
@@ -256,26 +238,8 @@ impl Store {
         let what = || format!("recording a gap in feed {feed}");
         let sql = "INSERT INTO feed_gaps (feed, detail, created_at) VALUES ($1, $2, $3)";
         let now = now_rfc3339();
-        let (feed_c, detail_c) = (clean_text(feed), clean_text(detail));
-        self.block_on(async {
-            match &self.pool {
-                Pool::Sqlite(p) => sqlx::query(sql)
-                    .bind(&feed_c)
-                    .bind(&detail_c)
-                    .bind(&now)
-                    .execute(p)
-                    .await
-                    .map(drop),
-                Pool::Postgres(p) => sqlx::query(sql)
-                    .bind(&feed_c)
-                    .bind(&detail_c)
-                    .bind(&now)
-                    .execute(p)
-                    .await
-                    .map(drop),
-            }
-        })
-        .map_err(|e| self.db_error(e, what()))
+        self.execute_text(sql, &[&clean_text(feed), &clean_text(detail), &now])
+            .map_err(|e| self.db_error(e, what()))
     }
 
     /// The gaps recorded for `feed`, oldest first: `(created_at, detail)`.
@@ -289,6 +253,26 @@ impl Store {
             }
         })
         .map_err(|e| self.db_error(e, what()))
+    }
+
+    /// Runs one statement whose parameters are all text, on either backend.
+    fn execute_text(&self, sql: &'static str, params: &[&str]) -> Result<(), sqlx::Error> {
+        self.block_on(async {
+            match &self.pool {
+                Pool::Sqlite(p) => params
+                    .iter()
+                    .fold(sqlx::query(sql), |q, v| q.bind(*v))
+                    .execute(p)
+                    .await
+                    .map(drop),
+                Pool::Postgres(p) => params
+                    .iter()
+                    .fold(sqlx::query(sql), |q, v| q.bind(*v))
+                    .execute(p)
+                    .await
+                    .map(drop),
+            }
+        })
     }
 
     /// The backend's pool (for the queue and other modules of this crate).
